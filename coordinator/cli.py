@@ -1,0 +1,515 @@
+"""The command line: ``coordinator [--db FILE] [--user NAME] COMMAND``.
+
+Bad input exits 2 with one line on stderr naming the subject and the field;
+success exits 0. Dates are ISO ``YYYY-MM-DD``; ``--on`` defaults to today.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+
+from coordinator import __version__, demo
+from coordinator import protocol as protocol_mod
+from coordinator.dates import display, parse_iso
+from coordinator.errors import CoordinatorError, InputError
+from coordinator.model import Subject
+from coordinator.service import Service
+
+STATUS_MARK = {"done": "✓", "due": "●", "overdue": "▲", "missed": "✕", "planned": "○", "cancelled": "–",
+               "upcoming": "○", "pending": "☐", "not_done": "✕", "not_applicable": "–"}
+
+
+def default_db_path() -> Path:
+    """``COORDINATOR_DB``, else the per-user data folder of this operating system."""
+    if os.environ.get("COORDINATOR_DB"):
+        return Path(os.environ["COORDINATOR_DB"])
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "coordinator" / "coordinator.db"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        _parse_dates(args)
+        return args.run(args) or 0
+    except CoordinatorError as exc:
+        print(f"coordinator: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("coordinator: interrupted; nothing more was saved", file=sys.stderr)
+        return 130
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+# -- argument types ----------------------------------------------------------------------------------
+class _DateText(str):
+    """A date argument as typed; parsed after argparse, when the subject it belongs to is known."""
+
+    field = "date"
+
+    @classmethod
+    def of(cls, field: str):
+        return type(f"_DateText_{field}", (cls,), {"field": field})
+
+
+def _parse_dates(args) -> None:
+    """Turn every date argument into a ``date``, or fail naming the subject and the field."""
+    for name, value in vars(args).items():
+        if isinstance(value, _DateText):
+            try:
+                setattr(args, name, parse_iso(str(value)))
+            except ValueError as exc:
+                raise InputError(getattr(args, "subject", None), value.field, str(exc)) from None
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _yes_no(text: str) -> bool:
+    if text.lower() in ("yes", "y", "true", "1"):
+        return True
+    if text.lower() in ("no", "n", "false", "0"):
+        return False
+    raise argparse.ArgumentTypeError("must be yes or no")
+
+
+def _days_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} must be cycle days separated by commas, such as 1,8,15,22") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors on one line (exit 2) like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="coordinator", description="Visit schedules, checklists and forms for a clinical trial site.")
+    p.add_argument("--db", type=Path, help="database file (default: $COORDINATOR_DB or the per-user data folder)")
+    p.add_argument("--user", help="who is acting (default: the operating-system user)")
+    p.add_argument("--version", action="version", version=f"coordinator {__version__}")
+    p.set_defaults(run=cmd_open)
+    sub = p.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, func, help_text: str) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=help_text, description=help_text)
+        c.set_defaults(run=func)
+        return c
+
+    on_help = "the day to look at (YYYY-MM-DD, default today)"
+    reason_help = "why an already-recorded value is being corrected (required for corrections)"
+
+    c = command("init", cmd_init, "create a new study database from a protocol file")
+    c.add_argument("--protocol", type=Path, help="protocol TOML file (default: the bundled SEL-LEN-MM study)")
+    command("demo", cmd_demo, "create a database of synthetic demo subjects dated around today")
+    c = command("protocol", cmd_protocol, "show the study protocol the database (or the app) uses")
+    c.add_argument("--json", action="store_true")
+    c.add_argument("--file", type=Path, help="check and show this protocol file instead")
+    c = command("import", cmd_import, "import subjects from a coordinator-subjects/1 JSON file (all or nothing)")
+    c.add_argument("file", type=Path)
+    c = command("export", cmd_export, "export every subject to a JSON file that re-imports to the same state")
+    c.add_argument("file", type=Path)
+    c = command("due", cmd_due, "overdue, due and upcoming visits across subjects, most urgent first")
+    c.add_argument("--on", type=_DateText.of("on"), help=on_help)
+    c.add_argument("--days", type=_nonneg_int, default=7, help="list visits whose window opens within N days (default 7)")
+    c.add_argument("--json", action="store_true")
+    c = command("timeline", cmd_timeline, "every visit of a subject with its window and status")
+    c.add_argument("subject")
+    c.add_argument("--on", type=_DateText.of("on"), help=on_help)
+    c.add_argument("--json", action="store_true")
+    c = command("checklist", cmd_checklist, "the procedures of one visit for a subject")
+    c.add_argument("subject")
+    c.add_argument("visit")
+    c.add_argument("--json", action="store_true")
+    c = command("subjects", cmd_subjects, "the subject registry")
+    c.add_argument("--on", type=_DateText.of("on"), help=on_help)
+    c.add_argument("--json", action="store_true")
+
+    c = command("add-subject", cmd_add_subject, "register a consented subject")
+    c.add_argument("subject")
+    c.add_argument("--initials", required=True)
+    c.add_argument("--sex", required=True, choices=["F", "M"])
+    c.add_argument("--birth-date", required=True, type=_DateText.of("birth_date"))
+    c.add_argument("--consent-date", required=True, type=_DateText.of("consent_date"))
+    c.add_argument("--childbearing-potential", type=_yes_no, metavar="yes|no",
+                   help="female of child-bearing potential (pregnancy tests follow)")
+    c.add_argument("--name", help="full name, printed on requisitions only")
+    c.add_argument("--mrn", help="medical record number, printed on requisitions only")
+    c = command("edit-subject", cmd_edit_subject, "correct a subject's registration details")
+    c.add_argument("subject")
+    c.add_argument("--initials")
+    c.add_argument("--sex", choices=["F", "M"])
+    c.add_argument("--birth-date", type=_DateText.of("birth_date"))
+    c.add_argument("--consent-date", type=_DateText.of("consent_date"))
+    c.add_argument("--childbearing-potential", type=_yes_no, metavar="yes|no")
+    c.add_argument("--name")
+    c.add_argument("--mrn")
+    c.add_argument("--reason", help=reason_help)
+    c = command("enroll", cmd_enroll, "record cycle 1 day 1 (the first dose), or move it")
+    c.add_argument("subject")
+    c.add_argument("date", type=_DateText.of("c1d1"))
+    c.add_argument("--reason", help=reason_help)
+    c = command("screen-fail", cmd_screen_fail, "record that a subject failed screening")
+    c.add_argument("subject")
+    c.add_argument("date", type=_DateText.of("screen_failure.date"))
+    c.add_argument("why", metavar="REASON", help="why the subject failed screening")
+    c.add_argument("--reason", help=reason_help)
+    c = command("record-visit", cmd_record_visit, "record the date a visit took place")
+    c.add_argument("subject")
+    c.add_argument("visit")
+    c.add_argument("date", type=_DateText.of("date"))
+    c.add_argument("--notes", default="")
+    c.add_argument("--reason", help=reason_help)
+    c = command("miss-visit", cmd_miss_visit, "record that a visit was missed, and why")
+    c.add_argument("subject")
+    c.add_argument("visit")
+    c.add_argument("why", metavar="REASON", help="why the visit was missed")
+    c.add_argument("--reason", help=reason_help)
+    c = command("unscheduled-visit", cmd_unscheduled, "record an unscheduled visit (never moves the plan)")
+    c.add_argument("subject")
+    c.add_argument("date", type=_DateText.of("date"))
+    c.add_argument("--notes", default="")
+    c = command("tick", cmd_tick, "mark a procedure of a visit done, not done or not applicable")
+    c.add_argument("subject")
+    c.add_argument("visit")
+    c.add_argument("procedure", help="procedure id (see 'coordinator checklist')")
+    c.add_argument("--status", default="done", choices=["done", "not_done", "not_applicable"])
+    c.add_argument("--date", type=_DateText.of("date"), help="when it was done, if not on the visit's date")
+    c.add_argument("--why", default="", help="why it was not done / not applicable")
+    c.add_argument("--reason", help=reason_help)
+    c = command("request", cmd_request, "request an on-request procedure (e.g. marrow to confirm CR) at a visit")
+    c.add_argument("subject")
+    c.add_argument("visit")
+    c.add_argument("procedure")
+    c = command("end-treatment", cmd_end_treatment, "record the last dose of study drug and why treatment ended")
+    c.add_argument("subject")
+    c.add_argument("last_dose", type=_DateText.of("last_dose"))
+    c.add_argument("why", metavar="REASON", help="progression, toxicity, withdrawal, death, investigator_decision, completed, other")
+    c.add_argument("--reason", help=reason_help)
+    c = command("event", cmd_event, "record progression, alternate therapy, death or withdrawal of consent")
+    c.add_argument("subject")
+    c.add_argument("type", metavar="TYPE", help="progression, alternate_therapy, death or withdrawal")
+    c.add_argument("date", type=_DateText.of("date"))
+    c.add_argument("--reason", help=reason_help)
+    c = command("set-steroid", cmd_set_steroid, "set the subject's steroid (as in their last lenalidomide regimen)")
+    c.add_argument("subject")
+    c.add_argument("drug")
+    c.add_argument("dose_mg", type=float)
+    c.add_argument("days", type=_days_list, help="cycle days, e.g. 1,8,15,22")
+    c.add_argument("--reason", help=reason_help)
+    c = command("change-dose", cmd_change_dose, "change a drug's dose level from a cycle on")
+    c.add_argument("subject")
+    c.add_argument("drug")
+    c.add_argument("level", type=int)
+    c.add_argument("--from-cycle", type=int, required=True)
+    c.add_argument("--reason", help=reason_help)
+    c = command("audit", cmd_audit, "list the audit trail")
+    c.add_argument("--subject")
+    c.add_argument("--json", action="store_true")
+    return p
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _db_path(args) -> Path:
+    return args.db or default_db_path()
+
+
+def _open(args) -> Service:
+    return Service.open(_db_path(args), user=args.user)
+
+
+def _print_json(value) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+def _short(day: dt.date) -> str:
+    return display(day)[:6]
+
+
+# -- commands --------------------------------------------------------------------------------------------
+def cmd_open(args) -> int:
+    """No command: open the app. Until the desktop window exists, print today's due list,
+    creating a demo database first when there is none."""
+    path = _db_path(args)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _create_demo(path, args.user)
+        print(f"No database at {path}: created a demo database of synthetic subjects.\n")
+    service = Service.open(path, user=args.user)
+    print(f"Study {service.protocol.code}  ·  {display(service.today, weekday=True)}  ·  {path}")
+    _print_due(service.due(service.today, 7), service.today)
+    print("\n(The desktop window is not built yet: see 'coordinator --help' for every command.)")
+    return 0
+
+
+def cmd_init(args) -> int:
+    path = _db_path(args)
+    service = Service.create(path, args.protocol, user=args.user)
+    print(f"Created {path} for study {service.protocol.code} ({service.protocol.short_title}).")
+    return 0
+
+
+def _create_demo(path: Path, user: str | None) -> Service:
+    service = Service.create(path, user=user)
+    service.import_subjects(demo.demo_subjects(service.protocol, service.today), source="demo")
+    return service
+
+
+def cmd_demo(args) -> int:
+    path = _db_path(args)
+    service = _create_demo(path, args.user)
+    print(f"Created {path} with {len(service.store.subject_ids())} synthetic demo subjects.")
+    return 0
+
+
+def cmd_protocol(args) -> int:
+    if args.file:
+        protocol = protocol_mod.load(args.file)
+    elif args.db or default_db_path().exists():
+        protocol = _open(args).protocol
+    else:
+        protocol = protocol_mod.load()
+    if args.json:
+        data = dataclasses.asdict(protocol)
+        data.pop("text")
+        _print_json(data)
+        return 0
+    print(f"{protocol.code}: {protocol.title}")
+    print(f"Enrollment cap {protocol.enrollment_cap}; {protocol.cycle_length_days}-day cycles; "
+          f"{protocol.evaluation_cycles} evaluation cycles.  Source: {protocol.source}")
+    print("\nSchedule of Assessments:")
+    width = max(len(p) for p in protocol.schedule)
+    for proc_id, patterns in protocol.schedule.items():
+        proc = protocol.procedures[proc_id]
+        cond = f"  [{protocol.conditions[proc.condition].label}]" if proc.condition else ""
+        print(f"  {proc_id:<{width}}  {', '.join(p.text for p in patterns)}{cond}")
+    print("\nAssumptions (where the synopsis is silent; site-editable):")
+    for a in protocol.assumptions:
+        print(f"  {a.id}: {a.text}")
+    return 0
+
+
+def cmd_import(args) -> int:
+    service = _open(args)
+    change = service.import_file(args.file)
+    print(f"Imported {len(change.subject_ids)} subjects from {args.file}.")
+    return 0
+
+
+def cmd_export(args) -> int:
+    count = _open(args).export_file(args.file)
+    print(f"Exported {count} subjects to {args.file}.")
+    return 0
+
+
+def cmd_due(args) -> int:
+    service = _open(args)
+    on = args.on or service.today
+    items = service.due(on, args.days)
+    if args.json:
+        _print_json([i.as_json() for i in items])
+    else:
+        _print_due(items, on)
+    return 0
+
+
+def _print_due(items, on: dt.date) -> None:
+    if not items:
+        print(f"Nothing overdue, due or upcoming on {display(on, weekday=True)}.")
+        return
+    heading = {"overdue": "▲ OVERDUE", "due": "● DUE", "upcoming": "○ UPCOMING"}
+    current = None
+    for item in items:
+        if item.status != current:
+            current = item.status
+            print(f"\n{heading[current]}")
+        if item.status == "overdue":
+            when = f"{item.days} day{'s' if item.days != 1 else ''} late"
+        elif item.status == "due":
+            when = "window closes today" if item.days == 0 else f"closes in {item.days} d"
+        else:
+            when = f"opens in {item.days} d"
+        print(f"  {item.subject:<10} {item.visit:<6} target {display(item.target, weekday=True)}  "
+              f"window {_short(item.window_start)} to {_short(item.window_end)}  {when}")
+
+
+def cmd_timeline(args) -> int:
+    service = _open(args)
+    timeline = service.timeline(args.subject, args.on)
+    if args.json:
+        _print_json(timeline.as_json())
+        return 0
+    s = timeline.subject
+    where = f"  cycle {timeline.cycle_day[0]} day {timeline.cycle_day[1]}" if timeline.cycle_day and timeline.status == "on_treatment" else ""
+    print(f"{s.id}  {s.initials}  {s.sex}  {timeline.status.replace('_', ' ')}{where}")
+    for tv in timeline.visits:
+        v = tv.visit
+        window = display(v.window_start) if v.window_start == v.window_end else f"{display(v.window_start)} to {display(v.window_end)}"
+        done = f"  on {display(v.date)}" if v.date else ""
+        flag = "  ! out of window" if v.out_of_window else ""
+        print(f"  {STATUS_MARK[tv.status]} {v.code:<6} {tv.status:<9} target {display(v.target, weekday=True)}  window {window}{done}{flag}")
+    return 0
+
+
+def cmd_checklist(args) -> int:
+    service = _open(args)
+    checklist = service.checklist(args.subject, args.visit)
+    if args.json:
+        _print_json(checklist.as_json())
+        return 0
+    print(f"{checklist.subject}  {checklist.visit}  {checklist.label}")
+    category = None
+    applicable = [i for i in checklist.items if i.status != "not_applicable"]
+    for item in checklist.items:
+        if item.category != category:
+            category = item.category
+            print(f"  {item.category_label.upper()}")
+        extra = [x for x in (item.condition if item.condition else "", item.reason, item.note) if x]
+        print(f"    {STATUS_MARK[item.status]} {item.label}  ({item.id}){'  — ' + '; '.join(extra) if extra else ''}")
+    print(f"  {sum(i.status == 'done' for i in applicable)} of {len(applicable)} done")
+    return 0
+
+
+def cmd_subjects(args) -> int:
+    service = _open(args)
+    summaries = service.subjects(args.on)
+    if args.json:
+        _print_json([{"subject": s.id, "initials": s.initials, "status": s.status,
+                      "cycle": s.cycle_day[0] if s.cycle_day else None, "day": s.cycle_day[1] if s.cycle_day else None,
+                      "next_visit": s.next_visit.code if s.next_visit else None,
+                      "next_target": s.next_visit.target.isoformat() if s.next_visit else None} for s in summaries])
+        return 0
+    for s in summaries:
+        where = f"C{s.cycle_day[0]} D{s.cycle_day[1]}" if s.cycle_day and s.status == "on_treatment" else ""
+        nxt = f"{s.next_visit.code} {display(s.next_visit.target)}" if s.next_visit else ""
+        print(f"  {s.id:<10} {s.initials:<4} {s.status:<13} {where:<9} {nxt}")
+    return 0
+
+
+def cmd_add_subject(args) -> int:
+    service = _open(args)
+    subject = Subject(id=args.subject, initials=args.initials, sex=args.sex, birth_date=args.birth_date,
+                      consent_date=args.consent_date,
+                      childbearing_potential=False if args.sex == "M" and args.childbearing_potential is None else args.childbearing_potential,
+                      name=args.name, mrn=args.mrn)
+    service.add_subject(subject)
+    print(f"Added {subject.id}.")
+    return 0
+
+
+def cmd_edit_subject(args) -> int:
+    fields = {k: getattr(args, k) for k in ("initials", "sex", "birth_date", "consent_date", "childbearing_potential", "name", "mrn")
+              if getattr(args, k) is not None}
+    if not fields:
+        raise InputError(args.subject, "", "nothing to change: give at least one field")
+    change = _open(args).edit_subject(args.subject, args.reason, **fields)
+    print(f"Updated {args.subject}." if change.subject_ids else "Nothing changed.")
+    return 0
+
+
+def cmd_enroll(args) -> int:
+    _open(args).enroll(args.subject, args.date, args.reason)
+    print(f"{args.subject}: cycle 1 day 1 is {display(args.date, weekday=True)}.")
+    return 0
+
+
+def cmd_screen_fail(args) -> int:
+    _open(args).screen_fail(args.subject, args.date, args.why, args.reason)
+    print(f"{args.subject}: screen failure recorded.")
+    return 0
+
+
+def cmd_record_visit(args) -> int:
+    _open(args).record_visit(args.subject, args.visit, args.date, args.notes, args.reason)
+    print(f"{args.subject}: {args.visit} done on {display(args.date, weekday=True)}.")
+    return 0
+
+
+def cmd_miss_visit(args) -> int:
+    _open(args).miss_visit(args.subject, args.visit, args.why, args.reason)
+    print(f"{args.subject}: {args.visit} recorded as missed.")
+    return 0
+
+
+def cmd_unscheduled(args) -> int:
+    _, code = _open(args).add_unscheduled(args.subject, args.date, args.notes)
+    print(f"{args.subject}: unscheduled visit {code} on {display(args.date, weekday=True)}.")
+    return 0
+
+
+def cmd_tick(args) -> int:
+    _open(args).tick(args.subject, args.visit, args.procedure, args.status, args.date, args.why, args.reason)
+    print(f"{args.subject} {args.visit}: {args.procedure} {args.status.replace('_', ' ')}.")
+    return 0
+
+
+def cmd_request(args) -> int:
+    _open(args).request(args.subject, args.visit, args.procedure)
+    print(f"{args.subject} {args.visit}: {args.procedure} requested.")
+    return 0
+
+
+def cmd_end_treatment(args) -> int:
+    _open(args).end_treatment(args.subject, args.last_dose, args.why, args.reason)
+    print(f"{args.subject}: last dose {display(args.last_dose, weekday=True)} ({args.why}).")
+    return 0
+
+
+def cmd_event(args) -> int:
+    _open(args).record_event(args.subject, args.type, args.date, args.reason)
+    print(f"{args.subject}: {args.type.replace('_', ' ')} on {display(args.date, weekday=True)}.")
+    return 0
+
+
+def cmd_set_steroid(args) -> int:
+    _open(args).set_steroid(args.subject, args.drug, args.dose_mg, args.days, args.reason)
+    print(f"{args.subject}: {args.drug} {args.dose_mg:g} mg on days {', '.join(map(str, args.days))}.")
+    return 0
+
+
+def cmd_change_dose(args) -> int:
+    _open(args).change_dose(args.subject, args.drug, args.level, args.from_cycle, args.reason)
+    print(f"{args.subject}: {args.drug} at dose level {args.level} from cycle {args.from_cycle}.")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    rows = _open(args).audit(args.subject)
+    if args.json:
+        _print_json([dataclasses.asdict(r) for r in rows])
+        return 0
+    for r in rows:
+        change = f"{r.old} -> {r.new}" if r.old is not None else f"{r.new}"
+        why = f"  (reason: {r.reason})" if r.reason else ""
+        print(f"{r.seq:>5}  {r.at}  {r.user:<12} {r.action:<16} {r.subject_id or '':<10} {r.field or ''}: {change}{why}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

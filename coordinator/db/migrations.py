@@ -1,0 +1,98 @@
+"""Numbered schema migrations. Each runs once, in order, in one transaction, and is
+recorded in ``schema_migrations``. Never edit a released migration: add a new one."""
+
+MIGRATIONS: list[tuple[int, str, list[str]]] = [
+    (1, "facts, audit trail and plan cache", [
+        """CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+        """CREATE TABLE subjects (
+            id TEXT PRIMARY KEY,
+            initials TEXT NOT NULL,
+            sex TEXT NOT NULL CHECK (sex IN ('F', 'M')),
+            birth_date TEXT NOT NULL,
+            consent_date TEXT NOT NULL,
+            childbearing_potential INTEGER CHECK (childbearing_potential IN (0, 1)),
+            name TEXT,
+            mrn TEXT,
+            screen_failure_date TEXT,
+            screen_failure_reason TEXT,
+            c1d1 TEXT,
+            steroid_drug TEXT,
+            steroid_dose_mg REAL,
+            steroid_days TEXT,
+            last_dose TEXT,
+            end_of_treatment_reason TEXT
+        )""",
+        "CREATE INDEX subjects_c1d1 ON subjects(c1d1) WHERE c1d1 IS NOT NULL",
+        """CREATE TABLE visits (
+            subject_id TEXT NOT NULL REFERENCES subjects(id),
+            visit TEXT NOT NULL,
+            date TEXT,
+            missed INTEGER NOT NULL DEFAULT 0 CHECK (missed IN (0, 1)),
+            reason TEXT NOT NULL DEFAULT '',
+            notes TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (subject_id, visit),
+            CHECK ((date IS NULL) = (missed = 1))
+        )""",
+        """CREATE TABLE procedures (
+            subject_id TEXT NOT NULL REFERENCES subjects(id),
+            visit TEXT NOT NULL,
+            procedure TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('done', 'not_done', 'not_applicable', 'requested')),
+            date TEXT,
+            reason TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (subject_id, visit, procedure)
+        )""",
+        """CREATE TABLE events (
+            subject_id TEXT NOT NULL REFERENCES subjects(id),
+            type TEXT NOT NULL,
+            date TEXT NOT NULL,
+            PRIMARY KEY (subject_id, type)
+        )""",
+        """CREATE TABLE dose_changes (
+            subject_id TEXT NOT NULL REFERENCES subjects(id),
+            drug TEXT NOT NULL,
+            level INTEGER NOT NULL,
+            from_cycle INTEGER NOT NULL CHECK (from_cycle >= 1),
+            PRIMARY KEY (subject_id, drug, from_cycle)
+        )""",
+        """CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            user TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject_id TEXT,
+            field TEXT,
+            old TEXT,
+            new TEXT,
+            reason TEXT
+        )""",
+        "CREATE INDEX audit_subject ON audit(subject_id)",
+        """CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+           BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+        """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+           BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+        # The plan is a cache, rebuilt from the facts whenever a subject's facts change.
+        """CREATE TABLE plan (
+            subject_id TEXT NOT NULL REFERENCES subjects(id),
+            seq INTEGER NOT NULL,
+            visit TEXT NOT NULL,
+            label TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            target TEXT NOT NULL,
+            window_start TEXT NOT NULL,
+            window_end TEXT NOT NULL,
+            date TEXT,
+            missed INTEGER NOT NULL,
+            cancelled_from TEXT,
+            PRIMARY KEY (subject_id, visit)
+        )""",
+        # The due list reads only open visits, visits done after the day asked about
+        # and visits cancelled after it: each through its own small index.
+        "CREATE INDEX plan_open ON plan(window_start) WHERE date IS NULL AND missed = 0 AND cancelled_from IS NULL",
+        "CREATE INDEX plan_dated ON plan(date) WHERE date IS NOT NULL",
+        "CREATE INDEX plan_cancelled ON plan(cancelled_from) WHERE cancelled_from IS NOT NULL",
+    ]),
+]

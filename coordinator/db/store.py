@@ -1,0 +1,330 @@
+"""The SQLite store: facts, the append-only audit trail, and the plan cache.
+
+Every change goes through ``Store.write()``: one transaction that holds the
+changed facts, their audit rows and the rebuilt plan rows, or nothing at all.
+SQLite failures a coordinator can act on (locked, full, read-only, damaged
+file) become ``StoreError`` with a plain message; anything else propagates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import sqlite_utils
+
+from coordinator.dates import iso
+from coordinator.db.migrations import MIGRATIONS
+from coordinator.errors import StoreError
+from coordinator.model import DoseChange, ProcedureRecord, Steroid, Subject, VisitRecord
+from coordinator.schedule import PlannedVisit
+
+DB_FORMAT = "coordinator-db/1"
+BUSY_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    seq: int
+    at: str
+    user: str
+    action: str
+    subject_id: str | None
+    field: str | None
+    old: str | None
+    new: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class DueRow:
+    """A plan row that may be open on the day asked about."""
+
+    subject_id: str
+    visit: PlannedVisit
+
+
+class Transaction:
+    """One user action in progress: facts, audit rows and plan rows, committed together."""
+
+    def __init__(self, db: sqlite_utils.Database, user: str, action: str):
+        self.db = db
+        self.user = user
+        self.action = action
+        self.at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+    def audit(self, subject_id: str | None, field: str | None, old, new, reason: str | None = None,
+              action: str | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO audit (at, user, action, subject_id, field, old, new, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (self.at, self.user, action or self.action, subject_id, field, _text(old), _text(new), reason or None),
+        )
+
+    def save_subject(self, subject: Subject) -> None:
+        """Write every fact of ``subject``, replacing what was stored for it."""
+        sid = subject.id
+        for table in ("visits", "procedures", "events", "dose_changes"):
+            self.db.execute(f"DELETE FROM {table} WHERE subject_id = ?", (sid,))
+        self.db["subjects"].insert(_subject_row(subject), replace=True)
+        self.db["visits"].insert_all(
+            ({"subject_id": sid, "visit": v.visit, "date": iso(v.date), "missed": int(v.missed),
+              "reason": v.reason, "notes": v.notes} for v in subject.visits.values()))
+        self.db["procedures"].insert_all(
+            ({"subject_id": sid, "visit": p.visit, "procedure": p.procedure, "status": p.status,
+              "date": iso(p.date), "reason": p.reason} for p in subject.procedures.values()))
+        self.db["events"].insert_all(
+            ({"subject_id": sid, "type": t, "date": iso(d)} for t, d in subject.events.items()))
+        self.db["dose_changes"].insert_all(
+            ({"subject_id": sid, "drug": c.drug, "level": c.level, "from_cycle": c.from_cycle}
+             for c in subject.dose_changes))
+
+    def save_plan(self, subject_id: str, plan: list[PlannedVisit]) -> None:
+        self.db.execute("DELETE FROM plan WHERE subject_id = ?", (subject_id,))
+        self.db.conn.executemany(
+            "INSERT INTO plan (subject_id, seq, visit, label, kind, target, window_start, window_end, date, missed, cancelled_from)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(subject_id, i, v.code, v.label, v.kind, iso(v.target), iso(v.window_start), iso(v.window_end),
+              iso(v.date), int(v.missed), iso(v.cancelled_from)) for i, v in enumerate(plan)],
+        )
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db["meta"].insert({"key": key, "value": value}, replace=True)
+
+
+class Store:
+    """An open coordinator database file."""
+
+    def __init__(self, path: str | Path, create: bool = False, busy_timeout: float = BUSY_TIMEOUT_S):
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreError(f"There is no database at {self.path}. Create one with 'coordinator init' or 'coordinator demo'.")
+        if create and self.path.exists():
+            raise StoreError(f"{self.path} already exists: choose another file name (nothing was changed).")
+        if create:
+            _check_folder(self.path)
+        with self._translating("open"):
+            conn = sqlite3.connect(str(self.path), timeout=busy_timeout)
+            self.db = sqlite_utils.Database(conn, execute_plugins=False)
+            self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA synchronous = FULL")
+            if create:
+                self.db.enable_wal()
+            else:
+                self._check_ours()
+                if self.db.journal_mode != "wal":
+                    self.db.enable_wal()
+            self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- transactions ------------------------------------------------------------
+    @contextlib.contextmanager
+    def write(self, user: str, action: str) -> Iterator[Transaction]:
+        """One user action: everything done on the yielded transaction commits together, or nothing."""
+        conn = self.db.conn
+        with self._translating("save"):
+            # IMMEDIATE takes the write lock up front, so a busy database waits
+            # (busy timeout) at the start instead of failing half-way.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self.db, user, action)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    @contextlib.contextmanager
+    def _translating(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(_explain(exc, self.path, doing)) from exc
+
+    # -- schema --------------------------------------------------------------------
+    def _check_ours(self) -> None:
+        names = set(self.db.table_names())
+        if not names:
+            raise StoreError(f"{self.path} is empty, not a coordinator database.")
+        if "meta" not in names or self.meta("format") != DB_FORMAT:
+            raise StoreError(f"{self.path} is not a coordinator database (it was made by another program).")
+
+    def _migrate(self) -> None:
+        if "schema_migrations" not in self.db.table_names():
+            self.db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        done = {row[0] for row in self.db.execute("SELECT version FROM schema_migrations")}
+        newest = max(version for version, _, _ in MIGRATIONS)
+        if done and max(done) > newest:
+            raise StoreError(f"{self.path} was written by a newer version of coordinator: update the app to open it.")
+        for version, name, statements in MIGRATIONS:
+            if version in done:
+                continue
+            with self.db.atomic():
+                for statement in statements:
+                    self.db.execute(statement)
+                self.db.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")),
+                )
+
+    def schema_version(self) -> int:
+        return self.db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+
+    # -- reads -----------------------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def subject_ids(self) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT id FROM subjects ORDER BY id")]
+
+    def has_subject(self, subject_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM subjects WHERE id = ?", (subject_id,)).fetchone() is not None
+
+    def count_started(self) -> int:
+        """Subjects who ever started cycle 1 (the enrollment cap counts these)."""
+        return self.db.execute("SELECT count(*) FROM subjects WHERE c1d1 IS NOT NULL").fetchone()[0]
+
+    def load_subject(self, subject_id: str) -> Subject | None:
+        subjects = self._load("WHERE subject_id = ?", (subject_id,), "WHERE id = ?")
+        return subjects[0] if subjects else None
+
+    def load_subjects(self) -> list[Subject]:
+        return self._load("", (), "")
+
+    def _load(self, child_where: str, params: tuple, subject_where: str) -> list[Subject]:
+        with self._translating("read"):
+            q = self.db.execute
+            visits, procedures, events, changes = defaultdict(dict), defaultdict(dict), defaultdict(dict), defaultdict(list)
+            for sid, visit, date, missed, reason, notes in q(
+                    f"SELECT subject_id, visit, date, missed, reason, notes FROM visits {child_where}", params):
+                visits[sid][visit] = VisitRecord(visit, _date(date), bool(missed), reason, notes)
+            for sid, visit, proc, status, date, reason in q(
+                    f"SELECT subject_id, visit, procedure, status, date, reason FROM procedures {child_where}", params):
+                procedures[sid][(visit, proc)] = ProcedureRecord(visit, proc, status, _date(date), reason)
+            for sid, kind, date in q(f"SELECT subject_id, type, date FROM events {child_where}", params):
+                events[sid][kind] = _date(date)
+            for sid, drug, level, from_cycle in q(
+                    f"SELECT subject_id, drug, level, from_cycle FROM dose_changes {child_where} ORDER BY from_cycle", params):
+                changes[sid].append(DoseChange(drug, level, from_cycle))
+            rows = q(f"SELECT * FROM subjects {subject_where} ORDER BY id", params)
+            columns = [c[0] for c in rows.description]
+            return [_subject(dict(zip(columns, row)), visits, procedures, events, changes) for row in rows]
+
+    def plan(self, subject_id: str) -> list[PlannedVisit]:
+        rows = self.db.execute(f"SELECT {_PLAN_COLUMNS} FROM plan WHERE subject_id = ? ORDER BY seq", (subject_id,))
+        return [_planned(row[1:]) for row in rows]
+
+    def due_candidates(self, on: dt.date, horizon: dt.date) -> list[DueRow]:
+        """Plan rows that can be overdue, due or upcoming on ``on``: open visits whose window
+        opens by ``horizon``, and visits done or cancelled only after ``on``."""
+        d, h = iso(on), iso(horizon)
+        sql = f"""
+            SELECT {_PLAN_COLUMNS} FROM plan
+             WHERE date IS NULL AND missed = 0 AND cancelled_from IS NULL AND window_start <= :h
+            UNION
+            SELECT {_PLAN_COLUMNS} FROM plan WHERE date > :d AND missed = 0 AND window_start <= :h
+            UNION
+            SELECT {_PLAN_COLUMNS} FROM plan WHERE cancelled_from > :d AND missed = 0 AND window_start <= :h
+        """
+        with self._translating("read"):
+            return [DueRow(row[0], _planned(row[1:])) for row in self.db.execute(sql, {"d": d, "h": h})]
+
+    def audit_rows(self, subject_id: str | None = None) -> list[AuditRow]:
+        where, params = ("WHERE subject_id = ?", (subject_id,)) if subject_id else ("", ())
+        rows = self.db.execute(f"SELECT seq, at, user, action, subject_id, field, old, new, reason FROM audit {where} ORDER BY seq", params)
+        return [AuditRow(*row) for row in rows]
+
+
+_PLAN_COLUMNS = "subject_id, visit, label, kind, target, window_start, window_end, date, missed, cancelled_from"
+
+
+def _planned(row) -> PlannedVisit:
+    code, label, kind, target, start, end, date, missed, cancelled = row
+    cycle = day = 0
+    if kind == "cycle":
+        cycle, day = (int(x) for x in code[1:].split("D"))
+    return PlannedVisit(code, label, kind, _date(target), _date(start), _date(end), _date(date), bool(missed),
+                        _date(cancelled), cycle, day)
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (dt.date, str)):
+        return str(value)
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _subject_row(s: Subject) -> dict:
+    return {
+        "id": s.id, "initials": s.initials, "sex": s.sex, "birth_date": iso(s.birth_date),
+        "consent_date": iso(s.consent_date),
+        "childbearing_potential": None if s.childbearing_potential is None else int(s.childbearing_potential),
+        "name": s.name, "mrn": s.mrn, "screen_failure_date": iso(s.screen_failure_date),
+        "screen_failure_reason": s.screen_failure_reason, "c1d1": iso(s.c1d1),
+        "steroid_drug": s.steroid.drug if s.steroid else None,
+        "steroid_dose_mg": s.steroid.dose_mg if s.steroid else None,
+        "steroid_days": json.dumps(list(s.steroid.days)) if s.steroid else None,
+        "last_dose": iso(s.last_dose), "end_of_treatment_reason": s.end_of_treatment_reason,
+    }
+
+
+def _subject(row: dict, visits, procedures, events, changes) -> Subject:
+    sid = row["id"]
+    steroid = None
+    if row["steroid_drug"]:
+        steroid = Steroid(row["steroid_drug"], row["steroid_dose_mg"], tuple(json.loads(row["steroid_days"])))
+    cbp = row["childbearing_potential"]
+    return Subject(
+        id=sid, initials=row["initials"], sex=row["sex"], birth_date=_date(row["birth_date"]),
+        consent_date=_date(row["consent_date"]), childbearing_potential=None if cbp is None else bool(cbp),
+        name=row["name"], mrn=row["mrn"], screen_failure_date=_date(row["screen_failure_date"]),
+        screen_failure_reason=row["screen_failure_reason"], c1d1=_date(row["c1d1"]), steroid=steroid,
+        dose_changes=tuple(changes.get(sid, ())), visits=dict(visits.get(sid, {})),
+        procedures=dict(procedures.get(sid, {})), last_dose=_date(row["last_dose"]),
+        end_of_treatment_reason=row["end_of_treatment_reason"], events=dict(events.get(sid, {})),
+    )
+
+
+def _check_folder(path: Path) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise StoreError(f"Cannot create {path}: the folder {folder} does not exist.")
+    if not os.access(folder, os.W_OK):
+        raise StoreError(f"Cannot create {path}: the folder {folder} is not writable.")
+
+
+def _explain(exc: sqlite3.Error, path: Path, doing: str) -> str:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc).lower()
+    nothing = "Nothing was saved." if doing == "save" else "Nothing was changed."
+    if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED") or "locked" in text:
+        return (f"The database {path} is in use by another program or window that is writing to it. "
+                f"{nothing} Try again in a moment, or close the other program.")
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return f"The disk holding {path} is full. {nothing} Free some space and try again."
+    if name.startswith("SQLITE_READONLY") or "readonly" in text:
+        return f"The database {path} is read-only (check the file's permissions). {nothing}"
+    if name.startswith("SQLITE_NOTADB") or "not a database" in text:
+        return f"{path} is not a coordinator database, or it is damaged. {nothing}"
+    if name.startswith("SQLITE_CORRUPT") or "malformed" in text:
+        return f"The database {path} is damaged. {nothing} Restore it from a backup."
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
+        return f"Cannot open {path}: the folder does not exist or is not accessible."
+    if name.startswith("SQLITE_IOERR") or "disk i/o error" in text:
+        return f"The disk holding {path} reported an error. {nothing} Check the drive and try again."
+    raise exc

@@ -1,0 +1,36 @@
+"""Errors a coordinator can act on.
+
+Anything raised as a ``CoordinatorError`` is a known situation with a message
+written for the person at the desk (a bad date, a duplicate subject, a locked
+file). Every other exception is a bug and is shown as one.
+"""
+
+
+class CoordinatorError(Exception):
+    """A known problem, with a message a coordinator understands."""
+
+
+class ProtocolError(CoordinatorError):
+    """The protocol file is unreadable or breaks a rule: names file, field, problem."""
+
+    def __init__(self, source: str, field: str, problem: str):
+        self.source = source
+        self.field = field
+        self.problem = problem
+        where = f"{source}: {field}" if field else source
+        super().__init__(f"{where}: {problem}")
+
+
+class InputError(CoordinatorError):
+    """Bad input about a subject: names the subject and the field."""
+
+    def __init__(self, subject: str | None, field: str, problem: str):
+        self.subject = subject
+        self.field = field
+        self.problem = problem
+        parts = [p for p in (subject, field) if p]
+        super().__init__(": ".join(parts + [problem]))
+
+
+class StoreError(CoordinatorError):
+    """The database file cannot be used as asked (locked, full, damaged...)."""

@@ -1,0 +1,74 @@
+"""The facts about a subject: the source of truth from which every schedule is derived."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+PROCEDURE_STATUSES = ("done", "not_done", "not_applicable", "requested")
+
+
+@dataclass(frozen=True)
+class VisitRecord:
+    """A visit that happened on ``date``, or was ``missed`` (with a reason)."""
+
+    visit: str
+    date: dt.date | None = None
+    missed: bool = False
+    reason: str = ""
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class ProcedureRecord:
+    """A tick on a visit's checklist. ``date`` defaults to the visit's date."""
+
+    visit: str
+    procedure: str
+    status: str
+    date: dt.date | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Steroid:
+    drug: str
+    dose_mg: float
+    days: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DoseChange:
+    drug: str
+    level: int
+    from_cycle: int
+
+
+@dataclass(frozen=True)
+class Subject:
+    id: str
+    initials: str
+    sex: str
+    birth_date: dt.date
+    consent_date: dt.date
+    childbearing_potential: bool | None = None
+    name: str | None = None
+    mrn: str | None = None
+    screen_failure_date: dt.date | None = None
+    screen_failure_reason: str | None = None
+    c1d1: dt.date | None = None
+    steroid: Steroid | None = None
+    dose_changes: tuple[DoseChange, ...] = ()
+    visits: dict[str, VisitRecord] = field(default_factory=dict)
+    procedures: dict[tuple[str, str], ProcedureRecord] = field(default_factory=dict)
+    last_dose: dt.date | None = None
+    end_of_treatment_reason: str | None = None
+    events: dict[str, dt.date] = field(default_factory=dict)
+
+    def dose_level(self, drug: str, cycle: int) -> int:
+        """The dose level of ``drug`` in ``cycle``: the latest change from that cycle or before, else 0."""
+        level = 0
+        for change in sorted(self.dose_changes, key=lambda c: c.from_cycle):
+            if change.drug == drug and change.from_cycle <= cycle:
+                level = change.level
+        return level

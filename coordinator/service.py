@@ -1,0 +1,429 @@
+"""The one object through which the command line and the GUI reach the study.
+
+A write loads the subject's facts, applies the change, checks the whole subject
+(``validation.check_subject``), then in one transaction saves the facts, writes
+an audit row for every value that changed and rebuilds the subject's plan
+cache. It returns a ``Change`` saying which subject changed, so each open
+screen can decide whether to refresh.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from coordinator import protocol as protocol_mod
+from coordinator import transfer
+from coordinator.checklist import ChecklistItem, ScreeningCheck, screening_checks, visit_checklist
+from coordinator.dates import iso
+from coordinator.db.store import AuditRow, Store, Transaction
+from coordinator.errors import CoordinatorError, InputError, StoreError
+from coordinator.model import DoseChange, ProcedureRecord, Steroid, Subject, VisitRecord
+from coordinator.protocol import Protocol
+from coordinator.schedule import PlannedVisit, build_plan, current_cycle_day, subject_status
+from coordinator.validation import check_subject
+
+# Bump when the schedule rules change: every cached plan is then rebuilt on open.
+ENGINE_VERSION = "1"
+DUE_ORDER = {"overdue": 0, "due": 1, "upcoming": 2}
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a write changed."""
+
+    action: str
+    subject_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DueItem:
+    subject: str
+    visit: str
+    label: str
+    target: dt.date
+    window_start: dt.date
+    window_end: dt.date
+    status: str  # overdue, due, upcoming
+    days: int  # overdue: days late; due: days until the window closes; upcoming: days until it opens
+
+    def as_json(self) -> dict:
+        return {"subject": self.subject, "visit": self.visit, "label": self.label, "target": iso(self.target),
+                "window_start": iso(self.window_start), "window_end": iso(self.window_end), "status": self.status}
+
+
+@dataclass(frozen=True)
+class TimelineVisit:
+    visit: PlannedVisit
+    status: str
+
+    def as_json(self) -> dict:
+        v = self.visit
+        return {"visit": v.code, "label": v.label, "target": iso(v.target), "window_start": iso(v.window_start),
+                "window_end": iso(v.window_end), "date": iso(v.date), "status": self.status,
+                "out_of_window": v.out_of_window}
+
+
+@dataclass(frozen=True)
+class Timeline:
+    subject: Subject
+    status: str
+    cycle_day: tuple[int, int] | None
+    visits: list[TimelineVisit]
+
+    def as_json(self) -> dict:
+        return {"subject": self.subject.id, "status": self.status, "visits": [v.as_json() for v in self.visits]}
+
+
+@dataclass(frozen=True)
+class Checklist:
+    subject: str
+    visit: str
+    label: str
+    items: list[ChecklistItem]
+
+    def as_json(self) -> dict:
+        return {"subject": self.subject, "visit": self.visit, "procedures": [
+            {"id": i.id, "label": i.label, "category": i.category, "status": i.status, "condition": i.condition,
+             "date": iso(i.date), "reason": i.reason or None, "repeat": i.repeat, "note": i.note or None}
+            for i in self.items]}
+
+
+@dataclass(frozen=True)
+class SubjectSummary:
+    id: str
+    initials: str
+    status: str
+    cycle_day: tuple[int, int] | None
+    next_visit: PlannedVisit | None
+
+
+@dataclass
+class Service:
+    store: Store
+    protocol: Protocol
+    user: str = field(default_factory=lambda: _os_user())
+    today: dt.date = field(default_factory=dt.date.today)
+
+    # -- opening and creating ------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, user: str | None = None, today: dt.date | None = None) -> Service:
+        store = Store(path)
+        text = store.meta("protocol_text")
+        if text is None:
+            store.close()
+            raise StoreError(f"{path} holds no protocol: it was not created by 'coordinator init'.")
+        protocol = protocol_mod.loads(text, source=f"{store.meta('protocol_source')} (stored in {path})")
+        service = cls(store, protocol, user or _os_user(), today or dt.date.today())
+        service._refresh_stale_plans()
+        return service
+
+    @classmethod
+    def create(cls, path: str | Path, protocol_path: str | Path | None = None, user: str | None = None,
+               today: dt.date | None = None) -> Service:
+        protocol = protocol_mod.load(protocol_path)  # validate before touching the disk
+        store = Store(path, create=True)
+        service = cls(store, protocol, user or _os_user(), today or dt.date.today())
+        with store.write(service.user, "init") as tx:
+            tx.set_meta("format", "coordinator-db/1")
+            tx.set_meta("protocol_text", protocol.text)
+            tx.set_meta("protocol_source", Path(protocol.source).name)
+            tx.set_meta("protocol_sha256", protocol.sha256)
+            tx.set_meta("plan_version", service._plan_version())
+            tx.audit(None, "protocol", None, f"{protocol.code} ({Path(protocol.source).name}, sha256 {protocol.sha256[:12]})")
+        return service
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _plan_version(self) -> str:
+        return f"{ENGINE_VERSION}:{self.protocol.sha256}"
+
+    def _refresh_stale_plans(self) -> None:
+        """Rebuild every cached plan when the engine that built them has changed."""
+        if self.store.meta("plan_version") == self._plan_version():
+            return
+        with self.store.write(self.user, "rebuild_plans") as tx:
+            for subject in self.store.load_subjects():
+                tx.save_plan(subject.id, build_plan(self.protocol, subject))
+            tx.set_meta("plan_version", self._plan_version())
+
+    # -- reads -----------------------------------------------------------------------
+    def subject(self, subject_id: str) -> Subject:
+        subject = self.store.load_subject(subject_id)
+        if subject is None:
+            raise InputError(subject_id, "", "no such subject")
+        return subject
+
+    def subjects(self, on: dt.date | None = None) -> list[SubjectSummary]:
+        on = on or self.today
+        summaries = []
+        for subject in self.store.load_subjects():
+            plan = self.store.plan(subject.id)
+            upcoming = [v for v in plan if v.status(on) in ("overdue", "due", "planned")]
+            summaries.append(SubjectSummary(subject.id, subject.initials, subject_status(self.protocol, subject, on, plan),
+                                            current_cycle_day(plan, on), upcoming[0] if upcoming else None))
+        return summaries
+
+    def due(self, on: dt.date | None = None, days: int = 7) -> list[DueItem]:
+        """Overdue (most days late first), due (window closing soonest first), then upcoming
+        (window opening within ``days``, soonest first), read from the plan cache."""
+        if days < 0:
+            raise InputError(None, "days", "must be 0 or more")
+        on = on or self.today
+        horizon = on + dt.timedelta(days=days)
+        items = []
+        for row in self.store.due_candidates(on, horizon):
+            v = row.visit
+            status = v.status(on)
+            if status == "overdue":
+                item_days = (on - v.window_end).days
+            elif status == "due":
+                item_days = (v.window_end - on).days
+            elif status == "planned" and v.window_start <= horizon:
+                status, item_days = "upcoming", (v.window_start - on).days
+            else:
+                continue
+            items.append(DueItem(row.subject_id, v.code, v.label, v.target, v.window_start, v.window_end, status, item_days))
+        return sorted(items, key=lambda i: (DUE_ORDER[i.status], -i.days if i.status == "overdue" else i.days,
+                                            i.target, i.subject, i.visit))
+
+    def timeline(self, subject_id: str, on: dt.date | None = None) -> Timeline:
+        on = on or self.today
+        subject = self.subject(subject_id)
+        plan = self.store.plan(subject_id)
+        return Timeline(subject, subject_status(self.protocol, subject, on, plan), current_cycle_day(plan, on),
+                        [TimelineVisit(v, v.status(on)) for v in plan])
+
+    def checklist(self, subject_id: str, visit: str) -> Checklist:
+        subject = self.subject(subject_id)
+        ref = self._visit_ref(subject, visit)
+        planned = {v.code: v for v in self.store.plan(subject_id)}
+        label = planned[visit].label if visit in planned else visit
+        return Checklist(subject.id, visit, label, visit_checklist(self.protocol, subject, ref))
+
+    def screening_checks(self, subject_id: str) -> list[ScreeningCheck]:
+        return screening_checks(self.protocol, self.subject(subject_id))
+
+    def enrolled_count(self) -> int:
+        return self.store.count_started()
+
+    def audit(self, subject_id: str | None = None) -> list[AuditRow]:
+        return self.store.audit_rows(subject_id)
+
+    # -- writes: subjects --------------------------------------------------------------
+    def add_subject(self, subject: Subject) -> Change:
+        if self.store.has_subject(subject.id):
+            raise InputError(subject.id, "id", "a subject with this id already exists")
+        self._check(subject, started_before=None)
+        with self.store.write(self.user, "add_subject") as tx:
+            self._save(tx, subject)
+            tx.audit(subject.id, "subject", None, transfer.subject_to_json(subject))
+        return Change("add_subject", (subject.id,))
+
+    def edit_subject(self, subject_id: str, reason: str | None = None, **fields) -> Change:
+        """Change demographic fields (initials, sex, birth_date, consent_date, childbearing_potential, name, mrn)."""
+        allowed = {"initials", "sex", "birth_date", "consent_date", "childbearing_potential", "name", "mrn"}
+        for key in fields:
+            if key not in allowed:
+                raise InputError(subject_id, key, "cannot be edited here")
+        return self._update(subject_id, "edit_subject", reason, lambda s: replace(s, **fields))
+
+    def enroll(self, subject_id: str, c1d1: dt.date, reason: str | None = None) -> Change:
+        """Record (or move) cycle 1 day 1, the first dose. The enrollment cap applies."""
+        return self._update(subject_id, "enroll", reason, lambda s: replace(s, c1d1=c1d1))
+
+    def screen_fail(self, subject_id: str, date: dt.date, why: str, reason: str | None = None) -> Change:
+        return self._update(subject_id, "screen_failure", reason,
+                            lambda s: replace(s, screen_failure_date=date, screen_failure_reason=why))
+
+    def end_treatment(self, subject_id: str, last_dose: dt.date, why: str, reason: str | None = None) -> Change:
+        return self._update(subject_id, "end_treatment", reason,
+                            lambda s: replace(s, last_dose=last_dose, end_of_treatment_reason=why))
+
+    def record_event(self, subject_id: str, kind: str, date: dt.date, reason: str | None = None) -> Change:
+        if kind not in self.protocol.events:
+            raise InputError(subject_id, "event", f"{kind!r} must be one of: {', '.join(self.protocol.events)}")
+        return self._update(subject_id, f"event_{kind}", reason, lambda s: replace(s, events={**s.events, kind: date}))
+
+    def set_steroid(self, subject_id: str, drug: str, dose_mg: float, days: list[int], reason: str | None = None) -> Change:
+        return self._update(subject_id, "set_steroid", reason,
+                            lambda s: replace(s, steroid=Steroid(drug, dose_mg, tuple(days))))
+
+    def change_dose(self, subject_id: str, drug: str, level: int, from_cycle: int, reason: str | None = None) -> Change:
+        def apply(s: Subject) -> Subject:
+            kept = tuple(c for c in s.dose_changes if (c.drug, c.from_cycle) != (drug, from_cycle))
+            return replace(s, dose_changes=tuple(sorted(kept + (DoseChange(drug, level, from_cycle),),
+                                                        key=lambda c: (c.from_cycle, c.drug))))
+        return self._update(subject_id, "dose_change", reason, apply)
+
+    # -- writes: visits and procedures -------------------------------------------------------
+    def record_visit(self, subject_id: str, visit: str, date: dt.date, notes: str = "", reason: str | None = None) -> Change:
+        subject = self.subject(subject_id)
+        self._visit_ref(subject, visit)
+        if visit == "C1D1":
+            return self.enroll(subject_id, date, reason)
+        return self._update(subject_id, "record_visit", reason, lambda s: replace(
+            s, visits={**s.visits, visit: VisitRecord(visit, date, False, "", notes)}))
+
+    def miss_visit(self, subject_id: str, visit: str, why: str, reason: str | None = None) -> Change:
+        subject = self.subject(subject_id)
+        ref = self._visit_ref(subject, visit)
+        if ref.kind == "cycle" and ref.cycle == 1 and ref.day == 1:
+            raise InputError(subject_id, "visit", "cycle 1 day 1 is the first dose and cannot be missed")
+        return self._update(subject_id, "miss_visit", reason, lambda s: replace(
+            s, visits={**s.visits, visit: VisitRecord(visit, None, True, why)}))
+
+    def add_unscheduled(self, subject_id: str, date: dt.date, notes: str = "") -> tuple[Change, str]:
+        subject = self.subject(subject_id)
+        prefix = self.protocol.unscheduled_code
+        numbers = [ref.number for code in subject.visits
+                   if (ref := self.protocol.parse_visit(code)) and ref.kind == "unscheduled"]
+        code = f"{prefix}{max(numbers, default=0) + 1}"
+        change = self._update(subject_id, "unscheduled_visit", None, lambda s: replace(
+            s, visits={**s.visits, code: VisitRecord(code, date, False, "", notes)}))
+        return change, code
+
+    def tick(self, subject_id: str, visit: str, procedure: str, status: str = "done",
+             date: dt.date | None = None, why: str = "", reason: str | None = None) -> Change:
+        """Mark a checklist item done / not_done (with why) / not_applicable, or ``requested``."""
+        subject = self.subject(subject_id)
+        self._visit_ref(subject, visit)
+        record = ProcedureRecord(visit, procedure, status, date, why)
+        return self._update(subject_id, "tick", reason, lambda s: replace(
+            s, procedures={**s.procedures, (visit, procedure): record}))
+
+    def request(self, subject_id: str, visit: str, procedure: str) -> Change:
+        return self.tick(subject_id, visit, procedure, status="requested")
+
+    # -- import / export ------------------------------------------------------------------------
+    def import_file(self, path: str | Path) -> Change:
+        """All or nothing: every subject is checked before anything is written."""
+        try:
+            document = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(None, str(path), "no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(None, str(path), f"cannot be read ({exc})") from None
+        except json.JSONDecodeError as exc:
+            raise InputError(None, str(path), f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        subjects = transfer.subjects_from_document(document)
+        return self.import_subjects(subjects, source=Path(path).name)
+
+    def import_subjects(self, subjects: list[Subject], source: str = "import") -> Change:
+        existing = set(self.store.subject_ids())
+        started = self.store.count_started()
+        cap = self.protocol.enrollment_cap
+        for subject in subjects:
+            if subject.id in existing:
+                raise InputError(subject.id, "id", "a subject with this id already exists in the database")
+            check_subject(self.protocol, subject, self.today)
+            if subject.c1d1 is not None:
+                started += 1
+                if started > cap:
+                    raise InputError(subject.id, "c1d1", self._cap_message(started - 1))
+        with self.store.write(self.user, "import") as tx:
+            for subject in subjects:
+                self._save(tx, subject)
+                tx.audit(subject.id, "subject", None, transfer.subject_to_json(subject), action="import")
+            tx.audit(None, "import", None, f"{len(subjects)} subjects from {source}")
+        return Change("import", tuple(s.id for s in subjects))
+
+    def export_document(self) -> dict:
+        return {"format": transfer.FORMAT, "study": self.protocol.code,
+                "subjects": [transfer.subject_to_json(s) for s in self.store.load_subjects()]}
+
+    def export_file(self, path: str | Path) -> int:
+        document = self.export_document()
+        target = Path(path)
+        tmp = target.with_name(target.name + ".part")
+        try:
+            tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            tmp.replace(target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise CoordinatorError(f"Cannot write {target}: {exc.strerror or exc}. Nothing was exported.") from None
+        with self.store.write(self.user, "export") as tx:
+            tx.audit(None, "export", None, f"{len(document['subjects'])} subjects to {target.name}")
+        return len(document["subjects"])
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _visit_ref(self, subject: Subject, visit: str):
+        ref = self.protocol.parse_visit(visit)
+        if ref is None:
+            raise InputError(subject.id, "visit", f"{visit!r} is not a visit of this protocol")
+        return ref
+
+    def _cap_message(self, started: int) -> str:
+        cap = self.protocol.enrollment_cap
+        return (f"enrollment is full: {started} of {cap} subjects have already started cycle 1 "
+                f"(the protocol's cap is {cap}); nothing was saved")
+
+    def _check(self, subject: Subject, started_before: dt.date | None) -> None:
+        check_subject(self.protocol, subject, self.today)
+        if subject.c1d1 is not None and started_before is None:
+            started = self.store.count_started()
+            if started >= self.protocol.enrollment_cap:
+                raise InputError(subject.id, "c1d1", self._cap_message(started))
+
+    def _update(self, subject_id: str, action: str, reason: str | None, apply) -> Change:
+        old = self.subject(subject_id)
+        try:
+            new = apply(old)
+        except TypeError as exc:  # an unknown field name reached replace()
+            raise InputError(subject_id, "", str(exc)) from None
+        diffs = _diff(transfer.subject_to_json(old), transfer.subject_to_json(new))
+        if not diffs:
+            return Change(action, ())
+        corrections = [d for d in diffs if d[1] is not None]
+        if corrections and not (reason and reason.strip()):
+            field_name = corrections[0][0]
+            raise InputError(subject_id, field_name, f"already recorded as {_show(corrections[0][1])}: "
+                             "a correction needs a reason (--reason)")
+        self._check(new, started_before=old.c1d1)
+        with self.store.write(self.user, action) as tx:
+            self._save(tx, new)
+            for field_name, before, after in diffs:
+                tx.audit(subject_id, field_name, before, after, reason if before is not None else None)
+        return Change(action, (subject_id,))
+
+    def _save(self, tx: Transaction, subject: Subject) -> None:
+        tx.save_subject(subject)
+        tx.save_plan(subject.id, build_plan(self.protocol, subject))
+
+
+def _diff(old: dict, new: dict) -> list[tuple[str, object, object]]:
+    """Field-level differences between two exported subjects; list fields compare item by item."""
+    out = []
+    keyed = {"visits": lambda x: x["visit"], "procedures": lambda x: f"{x['visit']}.{x['procedure']}",
+             "events": lambda x: x["type"], "dose_changes": lambda x: f"{x['drug']}.from_cycle_{x['from_cycle']}"}
+    for key in sorted(set(old) | set(new), key=lambda k: list(new).index(k) if k in new else 99):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if key in keyed:
+            name = keyed[key]
+            a_items = {name(x): x for x in a or []}
+            b_items = {name(x): x for x in b or []}
+            for item in sorted(set(a_items) | set(b_items)):
+                if a_items.get(item) != b_items.get(item):
+                    out.append((f"{key}.{item}", a_items.get(item), b_items.get(item)))
+        else:
+            out.append((key, a, b))
+    return out
+
+
+def _show(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items() if k not in ("visit", "procedure"))
+    return str(value)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in the environment (some containers)
+        return "unknown"

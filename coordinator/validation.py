@@ -1,0 +1,180 @@
+"""Checks on a subject's facts, shared by every single command and by import.
+
+``check_subject`` looks at a whole ``Subject`` against the protocol; the
+service runs it on the subject as it would be after a change, so a command and
+an import can never disagree on what is allowed. Each problem is an
+``InputError`` naming the subject and the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from coordinator.errors import InputError
+from coordinator.model import PROCEDURE_STATUSES, Subject
+from coordinator.protocol import Protocol
+from coordinator.schedule import study_end
+
+SUBJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+INITIALS = re.compile(r"[A-Z][A-Z-]{0,3}")
+
+
+def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> None:
+    sid = s.id
+
+    def fail(field: str, problem: str) -> InputError:
+        return InputError(sid, field, problem)
+
+    def not_future(field: str, day: dt.date | None) -> None:
+        if day is not None and day > today:
+            raise fail(field, f"{day.isoformat()} is in the future (today is {today.isoformat()})")
+
+    if not isinstance(sid, str) or not SUBJECT_ID.fullmatch(sid):
+        raise InputError(str(sid), "id", "must be 1 to 40 letters, digits, '.', '-' or '_', starting with a letter or digit")
+    if not INITIALS.fullmatch(s.initials or ""):
+        raise fail("initials", f"{s.initials!r} must be 1 to 4 capital letters")
+    if s.sex not in ("F", "M"):
+        raise fail("sex", f"{s.sex!r} must be F or M")
+    if s.childbearing_potential and s.sex != "F":
+        raise fail("childbearing_potential", "only a female subject can be of child-bearing potential")
+    not_future("consent_date", s.consent_date)
+    if s.birth_date >= s.consent_date:
+        raise fail("birth_date", f"{s.birth_date.isoformat()} is not before the consent date {s.consent_date.isoformat()}")
+    if (s.consent_date - s.birth_date).days > 120 * 366:
+        raise fail("birth_date", f"{s.birth_date.isoformat()} would make the subject older than 120")
+    for text_field in ("name", "mrn"):
+        value = getattr(s, text_field)
+        if value is not None and (not value.strip() or len(value) > 200):
+            raise fail(text_field, "must be 1 to 200 characters when given")
+
+    if s.screen_failure_date is not None:
+        if s.screen_failure_date < s.consent_date:
+            raise fail("screen_failure.date", "is before the consent date")
+        not_future("screen_failure.date", s.screen_failure_date)
+        if not (s.screen_failure_reason or "").strip():
+            raise fail("screen_failure.reason", "a screen failure needs a reason")
+        if s.c1d1 is not None:
+            raise fail("c1d1", "a subject who failed screening cannot start cycle 1")
+
+    if s.c1d1 is not None and s.c1d1 <= s.consent_date:
+        raise fail("c1d1", f"{s.c1d1.isoformat()} must be after the consent date {s.consent_date.isoformat()}")
+
+    if s.last_dose is not None:
+        if s.c1d1 is None:
+            raise fail("last_dose", "is recorded but cycle 1 day 1 (the first dose) is not")
+        if s.last_dose < s.c1d1:
+            raise fail("last_dose", f"{s.last_dose.isoformat()} is before cycle 1 day 1 ({s.c1d1.isoformat()})")
+        not_future("last_dose", s.last_dose)
+        if s.end_of_treatment_reason not in protocol.end_of_treatment.reasons:
+            raise fail("end_of_treatment_reason",
+                       f"{s.end_of_treatment_reason!r} must be one of: {', '.join(protocol.end_of_treatment.reasons)}")
+    elif s.end_of_treatment_reason is not None:
+        raise fail("end_of_treatment_reason", "is given but the last dose date is not")
+
+    for kind, day in s.events.items():
+        if kind not in protocol.events:
+            raise fail("events", f"{kind!r} must be one of: {', '.join(protocol.events)}")
+        if day < s.consent_date:
+            raise fail(f"events.{kind}", f"{day.isoformat()} is before the consent date")
+        not_future(f"events.{kind}", day)
+
+    end = study_end(protocol, s)
+    _check_visits(protocol, s, today, end, fail, not_future)
+    _check_procedures(protocol, s, fail, not_future)
+
+    if s.steroid is not None:
+        if s.steroid.drug not in protocol.steroids:
+            raise fail("steroid.drug", f"{s.steroid.drug!r} must be one of: {', '.join(protocol.steroids)}")
+        if not s.steroid.dose_mg or s.steroid.dose_mg <= 0 or s.steroid.dose_mg > 1000:
+            raise fail("steroid.dose_mg", "must be a positive dose in mg")
+        if not s.steroid.days or any(d < 1 or d > protocol.cycle_length_days for d in s.steroid.days):
+            raise fail("steroid.days", f"must be cycle days from 1 to {protocol.cycle_length_days}")
+        if len(set(s.steroid.days)) != len(s.steroid.days):
+            raise fail("steroid.days", "lists a day twice")
+    seen = set()
+    for change in s.dose_changes:
+        try:
+            drug = protocol.drug(change.drug)
+        except KeyError:
+            raise fail("dose_changes.drug", f"{change.drug!r} must be one of: {', '.join(d.id for d in protocol.drugs)}") from None
+        if change.level not in [lv.level for lv in drug.levels]:
+            raise fail("dose_changes.level", f"{change.level} is not a dose level of {drug.name} "
+                       f"({', '.join(str(lv.level) for lv in drug.levels)})")
+        if change.from_cycle < 1:
+            raise fail("dose_changes.from_cycle", "must be a cycle number from 1")
+        if (change.drug, change.from_cycle) in seen:
+            raise fail("dose_changes", f"two changes of {drug.name} from cycle {change.from_cycle}")
+        seen.add((change.drug, change.from_cycle))
+
+
+def _check_visits(protocol: Protocol, s: Subject, today, end, fail, not_future) -> None:
+    day1s = []
+    for code, record in s.visits.items():
+        field = f"visits.{code}"
+        ref = protocol.parse_visit(code)
+        if ref is None:
+            raise fail(field, f"{code!r} is not a visit of this protocol")
+        if record.missed:
+            if record.date is not None:
+                raise fail(field, "cannot be both done on a date and missed")
+            if not record.reason.strip():
+                raise fail(field, "a missed visit needs a reason")
+            if ref.kind == "unscheduled":
+                raise fail(field, "an unscheduled visit cannot be missed")
+        elif record.date is None:
+            raise fail(field, "needs a date, or missed with a reason")
+        day = record.date
+        if day is not None:
+            not_future(field, day)
+            if day < s.consent_date:
+                raise fail(field, f"{day.isoformat()} is before the consent date {s.consent_date.isoformat()}")
+            if end is not None and day > end:
+                raise fail(field, f"{day.isoformat()} is after the subject left the study ({end.isoformat()})")
+        if ref.kind == "cycle":
+            if s.c1d1 is None:
+                raise fail(field, "cycle visits need cycle 1 day 1 to be recorded first")
+            if code == "C1D1":
+                if record.date != s.c1d1:
+                    raise fail(field, "cycle 1 day 1 is the first dose: record it as the subject's c1d1")
+                continue
+            if day is not None and day <= s.c1d1:
+                raise fail(field, f"{day.isoformat()} is not after cycle 1 day 1 ({s.c1d1.isoformat()})")
+            if ref.day == 1 and day is not None:
+                day1s.append((ref.cycle, day))
+        elif ref.kind in ("eot", "follow_up"):
+            if s.last_dose is None:
+                raise fail(field, "is after treatment: record the last dose first")
+            if day is not None and day < s.last_dose:
+                raise fail(field, f"{day.isoformat()} is before the last dose ({s.last_dose.isoformat()})")
+        elif ref.kind == "screening" and day is not None and s.c1d1 is not None and day >= s.c1d1:
+            raise fail(field, f"{day.isoformat()} is not before cycle 1 day 1 ({s.c1d1.isoformat()})")
+    day1s.append((1, s.c1d1))
+    day1s = sorted(x for x in day1s if x[1] is not None)
+    for (c_a, d_a), (c_b, d_b) in zip(day1s, day1s[1:]):
+        if d_b <= d_a:
+            raise fail(f"visits.C{c_b}D1", f"cycle {c_b} cannot start ({d_b.isoformat()}) on or before cycle {c_a} ({d_a.isoformat()})")
+
+
+def _check_procedures(protocol: Protocol, s: Subject, fail, not_future) -> None:
+    for (code, proc_id), record in s.procedures.items():
+        field = f"procedures.{code}.{proc_id}"
+        ref = protocol.parse_visit(code)
+        if ref is None:
+            raise fail(field, f"{code!r} is not a visit of this protocol")
+        procedure = protocol.procedures.get(proc_id)
+        if procedure is None:
+            raise fail(field, f"{proc_id!r} is not a procedure of this protocol")
+        if procedure not in protocol.procedures_at(ref):
+            raise fail(field, f"{procedure.label} is not on the schedule of visit {code}")
+        if record.status not in PROCEDURE_STATUSES:
+            raise fail(field, f"status {record.status!r} must be one of: {', '.join(PROCEDURE_STATUSES)}")
+        condition = protocol.conditions.get(procedure.condition) if procedure.condition else None
+        if record.status == "requested" and not (condition and condition.on_request):
+            raise fail(field, "only an on-request procedure can be requested")
+        if record.status == "not_done" and not record.reason.strip():
+            raise fail(field, "'not done' needs a reason")
+        if record.date is not None:
+            not_future(field, record.date)
+            if record.date < s.consent_date:
+                raise fail(field, f"{record.date.isoformat()} is before the consent date")

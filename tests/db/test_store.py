@@ -1,0 +1,116 @@
+"""The store: pragmas, migrations, the append-only audit trail, and clear errors for bad files."""
+
+import os
+import sqlite3
+
+import pytest
+from conftest import TODAY, d, make_subject
+
+from coordinator.db.store import Store
+from coordinator.errors import StoreError
+from coordinator.service import Service
+
+
+def test_pragmas_and_migrations(service):
+    db = service.store.db
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] > 0
+    assert service.store.schema_version() == 1
+    assert db.execute("SELECT name FROM schema_migrations").fetchone()[0]
+
+
+def test_audit_trail_refuses_updates_and_deletes(enrolled):
+    db = enrolled.store.db
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("UPDATE audit SET user = 'someone else'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("DELETE FROM audit")
+
+
+def test_no_database_there(tmp_path):
+    with pytest.raises(StoreError, match="There is no database at .*coordinator init"):
+        Store(tmp_path / "missing.db")
+
+
+def test_create_refuses_to_overwrite(service, db_path):
+    with pytest.raises(StoreError, match="already exists"):
+        Service.create(db_path)
+
+
+def test_create_in_missing_folder(tmp_path):
+    with pytest.raises(StoreError, match="the folder .* does not exist"):
+        Service.create(tmp_path / "no" / "such" / "study.db")
+
+
+def test_foreign_and_damaged_files(tmp_path):
+    text = tmp_path / "notes.db"
+    text.write_text("this is a shopping list, not a database\n" * 200)
+    with pytest.raises(StoreError, match="not a coordinator database, or it is damaged"):
+        Service.open(text)
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    with pytest.raises(StoreError, match="made by another program"):
+        Service.open(other)
+    assert sqlite3.connect(other).execute("SELECT name FROM sqlite_master").fetchall() == [("t",)]
+
+
+def test_damaged_database(enrolled, db_path):
+    enrolled.close()
+    size = db_path.stat().st_size
+    with open(db_path, "r+b") as f:  # overwrite the pages after the header
+        f.seek(4096)
+        f.write(os.urandom(size - 4096))
+    with pytest.raises(StoreError, match="damaged"):
+        svc = Service.open(db_path, today=TODAY)
+        svc.timeline("101-001")
+
+
+def test_locked_database_gives_a_clear_message_and_loses_nothing(enrolled, db_path):
+    other = sqlite3.connect(db_path)
+    other.execute("BEGIN IMMEDIATE")  # another program is writing
+    enrolled.store.db.execute("PRAGMA busy_timeout = 100")
+    try:
+        with pytest.raises(StoreError, match="in use by another program .* Nothing was saved"):
+            enrolled.record_visit("101-001", "C1D8", d("2025-03-10"))
+    finally:
+        other.rollback()
+        other.close()
+    assert "C1D8" not in enrolled.subject("101-001").visits
+    enrolled.record_visit("101-001", "C1D8", d("2025-03-10"))  # works once the other writer is gone
+    assert enrolled.subject("101-001").visits["C1D8"].date == d("2025-03-10")
+
+
+def test_full_disk_gives_a_clear_message_and_loses_nothing(enrolled):
+    db = enrolled.store.db
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow: as if the disk were full
+    audit_before = len(enrolled.audit())
+    subjects = [make_subject(sid=f"102-{i:03d}", c1d1=None) for i in range(200)]
+    with pytest.raises(StoreError, match="disk holding .* is full. Nothing was saved"):
+        enrolled.import_subjects(subjects)
+    assert enrolled.store.subject_ids() == ["101-001"]
+    assert len(enrolled.audit()) == audit_before
+
+
+def test_read_only_database(enrolled, db_path):
+    if os.geteuid() == 0:
+        # root ignores file permissions; open the file read-only through SQLite instead
+        enrolled.store.db.conn.close()
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        import sqlite_utils
+        enrolled.store.db = sqlite_utils.Database(conn)
+    else:
+        enrolled.close()
+        os.chmod(db_path, 0o444)
+        enrolled = Service.open(db_path, today=TODAY)
+    with pytest.raises(StoreError, match="read-only"):
+        enrolled.record_visit("101-001", "C1D8", d("2025-03-10"))
+
+
+def test_newer_schema_is_refused(service, db_path):
+    service.store.db.execute("INSERT INTO schema_migrations VALUES (99, 'future', '2030-01-01')")
+    service.close()
+    with pytest.raises(StoreError, match="newer version of coordinator"):
+        Service.open(db_path)

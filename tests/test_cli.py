@@ -1,0 +1,186 @@
+"""The command line is a contract: JSON shapes, exit codes, one-line errors naming subject and field."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from coordinator.cli import main
+
+
+@pytest.fixture
+def run(tmp_path, capsys, monkeypatch):
+    db = tmp_path / "cli.db"
+    monkeypatch.delenv("COORDINATOR_DB", raising=False)
+
+    def run(*args, db_path=db):
+        try:
+            code = main(["--db", str(db_path), "--user", "cli-tester", *args])
+        except SystemExit as exc:  # argparse's usage errors
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+    assert run("init")[0] == 0
+    return run
+
+
+def ok(result):
+    code, out, err = result
+    assert (code, err) == (0, ""), err
+    return out
+
+
+def fails(result, *words):
+    code, out, err = result
+    assert code == 2
+    assert err.count("\n") == 1, err  # one line
+    for word in words:
+        assert word in err
+    return err
+
+
+@pytest.fixture
+def enrolled(run):
+    ok(run("add-subject", "101-001", "--initials", "ABC", "--sex", "F", "--birth-date", "1958-04-02",
+           "--consent-date", "2025-02-10", "--childbearing-potential", "yes"))
+    ok(run("record-visit", "101-001", "SCR", "2025-02-20"))
+    ok(run("enroll", "101-001", "2025-03-03"))
+    return run
+
+
+def test_due_json_contract(enrolled):
+    items = json.loads(ok(enrolled("due", "--on", "2025-03-10", "--json")))
+    assert items[0] == {"subject": "101-001", "visit": "C1D8", "label": "Cycle 1 Day 8", "target": "2025-03-10",
+                        "window_start": "2025-03-09", "window_end": "2025-03-11", "status": "due"}
+    items = json.loads(ok(enrolled("due", "--on", "2025-03-13", "--days", "3", "--json")))
+    assert [(i["visit"], i["status"]) for i in items] == [("C1D8", "overdue"), ("C1D15", "upcoming")]
+    assert json.loads(ok(enrolled("due", "--on", "2025-03-13", "--days", "2", "--json"))) == [items[0]]
+
+
+def test_timeline_json_contract(enrolled):
+    ok(enrolled("record-visit", "101-001", "C1D8", "2025-03-12"))
+    tl = json.loads(ok(enrolled("timeline", "101-001", "--on", "2025-03-12", "--json")))
+    assert tl["subject"] == "101-001" and tl["status"] == "on_treatment"
+    v = {x["visit"]: x for x in tl["visits"]}
+    assert v["C1D8"] == {"visit": "C1D8", "label": "Cycle 1 Day 8", "target": "2025-03-10",
+                         "window_start": "2025-03-09", "window_end": "2025-03-11", "date": "2025-03-12",
+                         "status": "done", "out_of_window": True}
+    assert v["C1D15"]["status"] == "planned" and v["C1D15"]["date"] is None
+    assert set(v) >= {"SCR", "C1D1", "C8D22"}
+
+
+def test_checklist_json_contract(enrolled):
+    ok(enrolled("tick", "101-001", "C1D8", "hematology"))
+    cl = json.loads(ok(enrolled("checklist", "101-001", "C1D8", "--json")))
+    assert (cl["subject"], cl["visit"]) == ("101-001", "C1D8")
+    items = {p["id"]: p for p in cl["procedures"]}
+    assert items["hematology"]["status"] == "done"
+    assert items["pregnancy_test"]["status"] == "pending"
+    assert items["pregnancy_test"]["condition"] == "Females of child-bearing potential only"
+    assert set(items["hematology"]) >= {"id", "label", "category", "status", "condition"}
+    assert {p["status"] for p in cl["procedures"]} <= {"pending", "done", "not_done", "not_applicable"}
+
+
+def test_recording_commands(enrolled):
+    run = enrolled
+    ok(run("miss-visit", "101-001", "C1D15", "unwell"))
+    out = ok(run("unscheduled-visit", "101-001", "2025-03-19"))
+    assert "UNS1" in out
+    ok(run("request", "101-001", "C1D22", "bone_marrow_cr"))
+    ok(run("tick", "101-001", "C1D22", "spep", "--status", "not_done", "--why", "no sample"))
+    ok(run("set-steroid", "101-001", "dexamethasone", "40", "1,8,15,22"))
+    ok(run("change-dose", "101-001", "lenalidomide", "-1", "--from-cycle", "2"))
+    ok(run("end-treatment", "101-001", "2025-04-02", "toxicity"))
+    ok(run("event", "101-001", "progression", "2025-04-20"))
+    ok(run("event", "101-001", "death", "2025-05-01"))
+    tl = json.loads(ok(run("timeline", "101-001", "--on", "2025-05-02", "--json")))
+    assert tl["status"] == "off_study"
+    assert json.loads(ok(run("due", "--on", "2025-05-02", "--json"))) == []
+    rows = json.loads(ok(run("audit", "--subject", "101-001", "--json")))
+    assert [(r["action"], r["field"]) for r in rows[-5:]] == [
+        ("dose_change", "dose_changes.lenalidomide.from_cycle_2"), ("end_treatment", "last_dose"),
+        ("end_treatment", "end_of_treatment_reason"), ("event_progression", "events.progression"),
+        ("event_death", "events.death")]
+    assert all(r["user"] == "cli-tester" for r in json.loads(ok(run("audit", "--json"))))
+
+
+@pytest.mark.parametrize("args, words", [
+    (("record-visit", "101-001", "C1D8", "2025-03-32"), ["101-001", "date", "not a real calendar date"]),
+    (("record-visit", "101-001", "C1D8", "10/03/2025"), ["101-001", "date", "YYYY-MM-DD"]),
+    (("record-visit", "101-001", "C9D9", "2025-03-10"), ["101-001", "visit", "not a visit"]),
+    (("record-visit", "101-009", "C1D8", "2025-03-10"), ["101-009", "no such subject"]),
+    (("enroll", "101-001", "2025-03-05"), ["101-001", "c1d1", "needs a reason"]),
+    (("add-subject", "101-001", "--initials", "ABC", "--sex", "F", "--birth-date", "1958-04-02",
+      "--consent-date", "2025-02-10"), ["101-001", "id", "already exists"]),
+    (("add-subject", "101-002", "--initials", "abc", "--sex", "F", "--birth-date", "1958-04-02",
+      "--consent-date", "2025-02-10"), ["101-002", "initials"]),
+    (("add-subject", "101-002", "--initials", "AB", "--sex", "F", "--birth-date", "1958-02-29",
+      "--consent-date", "2025-02-10"), ["101-002", "birth_date", "not a real calendar date"]),
+    (("end-treatment", "101-001", "2025-04-02", "bored"), ["101-001", "end_of_treatment_reason"]),
+    (("event", "101-001", "abduction", "2025-04-02"), ["101-001", "event"]),
+    (("tick", "101-001", "C1D8", "nonsense"), ["101-001", "procedures.C1D8.nonsense"]),
+    (("timeline", "101-001", "--on", "2025-13-01"), ["101-001", "on"]),
+    (("due", "--on", "yesterday"), ["on", "YYYY-MM-DD"]),
+    (("checklist", "101-001", "C1D3"), ["101-001", "visit"]),
+])
+def test_bad_input_exits_2_with_one_line(enrolled, args, words):
+    before = enrolled("audit", "--json")[1]
+    fails(enrolled(*args), *words)
+    assert enrolled("audit", "--json")[1] == before  # nothing written
+
+
+def test_usage_errors_exit_2(run):
+    fails(run("due", "--days", "-1"), "--days")
+    fails(run("frobnicate"), "invalid choice")
+
+
+def test_missing_database_and_broken_protocol(tmp_path, run):
+    fails(run("due", db_path=tmp_path / "none.db"), "no database at", "coordinator init")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('format = "coordinator-protocol/1"\ncode = "X"\n')
+    err = fails(run("init", "--protocol", str(bad), db_path=tmp_path / "new.db"), str(bad), "missing")
+    assert not (tmp_path / "new.db").exists(), err
+
+
+def test_init_with_another_protocol(tmp_path, run):
+    from coordinator.protocol import BUNDLED
+
+    other = tmp_path / "other.toml"
+    other.write_text(BUNDLED.read_text().replace('code = "SEL-LEN-MM"', 'code = "NEXT-STUDY"')
+                     .replace("enrollment_cap = 22", "enrollment_cap = 40"))
+    ok(run("init", "--protocol", str(other), db_path=tmp_path / "next.db"))
+    shown = json.loads(ok(run("protocol", "--json", db_path=tmp_path / "next.db")))
+    assert (shown["code"], shown["enrollment_cap"]) == ("NEXT-STUDY", 40)
+
+
+def test_export_import_through_the_cli(enrolled, tmp_path):
+    out = tmp_path / "export.json"
+    ok(enrolled("export", str(out)))
+    ok(enrolled("init", db_path=tmp_path / "copy.db"))
+    ok(enrolled("import", str(out), db_path=tmp_path / "copy.db"))
+    a = ok(enrolled("timeline", "101-001", "--on", "2025-03-10", "--json"))
+    b = ok(enrolled("timeline", "101-001", "--on", "2025-03-10", "--json", db_path=tmp_path / "copy.db"))
+    assert a == b
+
+
+def test_demo_has_subjects_at_every_stage(tmp_path, run):
+    ok(run("demo", db_path=tmp_path / "demo.db"))
+    subjects = json.loads(ok(run("subjects", "--json", db_path=tmp_path / "demo.db")))
+    assert {s["status"] for s in subjects} == {"screening", "screen_failed", "on_treatment", "follow_up", "off_study"}
+    due = json.loads(ok(run("due", "--json", db_path=tmp_path / "demo.db")))
+    assert {"overdue", "due", "upcoming"} <= {i["status"] for i in due}
+
+
+def test_no_command_creates_a_demo_and_prints_the_due_list(tmp_path, monkeypatch, capsys):
+    db = tmp_path / "first-run.db"
+    monkeypatch.setenv("COORDINATOR_DB", str(db))
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "created a demo database" in out and "DUE" in out
+    assert db.exists()
+
+
+def test_console_script_runs():
+    result = subprocess.run([sys.executable, "-m", "coordinator", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.startswith("coordinator ")

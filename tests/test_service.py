@@ -1,0 +1,218 @@
+"""The service: every write with its audit row, corrections, the cap, checklists and the due list."""
+
+import pytest
+from conftest import TODAY, d, make_subject
+
+from coordinator.errors import InputError
+
+
+def audit_fields(service, subject="101-001"):
+    return [(r.action, r.field, r.old, r.new, r.reason) for r in service.audit(subject)]
+
+
+# -- writes and the audit trail -------------------------------------------------------------------------
+def test_each_write_has_its_audit_row(enrolled):
+    s = enrolled
+    s.record_visit("101-001", "C1D8", d("2025-03-10"))
+    rows = s.audit("101-001")
+    assert [r.action for r in rows] == ["add_subject", "enroll", "record_visit"]
+    last = rows[-1]
+    assert (last.user, last.field, last.old, last.new) == ("tester", "visits.C1D8", None, '{"date": "2025-03-10", "visit": "C1D8"}')
+    assert last.at.endswith("Z") and last.at.startswith(str(TODAY.year))  # UTC, wall clock year
+    assert rows[1].field == "c1d1" and rows[1].new == "2025-03-03"
+
+
+def test_correction_needs_a_reason_and_keeps_old_and_new(enrolled):
+    s = enrolled
+    s.record_visit("101-001", "C1D8", d("2025-03-10"))
+    with pytest.raises(InputError, match=r"101-001: visits\.C1D8: already recorded .* needs a reason"):
+        s.record_visit("101-001", "C1D8", d("2025-03-11"))
+    assert s.subject("101-001").visits["C1D8"].date == d("2025-03-10")
+    s.record_visit("101-001", "C1D8", d("2025-03-11"), reason="typo in date")
+    action, field, old, new, reason = audit_fields(s)[-1]
+    assert (field, reason) == ("visits.C1D8", "typo in date")
+    assert "2025-03-10" in old and "2025-03-11" in new
+
+
+def test_moving_c1d1_is_a_correction_and_moves_the_plan(enrolled):
+    s = enrolled
+    with pytest.raises(InputError, match="c1d1: already recorded as 2025-03-03"):
+        s.enroll("101-001", d("2025-03-05"))
+    s.enroll("101-001", d("2025-03-05"), reason="first dose given two days later")
+    tl = {v.visit.code: v.visit for v in s.timeline("101-001").visits}
+    assert tl["C1D8"].target == d("2025-03-12")
+    assert tl["SCR"].window_start == d("2025-02-19")
+
+
+def test_rejected_write_leaves_data_and_audit_untouched(enrolled):
+    s = enrolled
+    before = (s.subject("101-001"), len(s.audit()), s.store.plan("101-001"))
+    with pytest.raises(InputError, match="101-001: visits.C1D8: 2025-02-20 is not after cycle 1 day 1"):
+        s.record_visit("101-001", "C1D8", d("2025-02-20"))
+    with pytest.raises(InputError, match="in the future"):
+        s.record_visit("101-001", "C1D8", d("2030-01-01"))
+    with pytest.raises(InputError, match="'C2D8' is not a visit of this protocol"):
+        s.record_visit("101-001", "C2D8", d("2025-04-07"))
+    assert (s.subject("101-001"), len(s.audit()), s.store.plan("101-001")) == before
+
+
+def test_duplicate_subject(service):
+    service.add_subject(make_subject())
+    with pytest.raises(InputError, match="101-001: id: a subject with this id already exists"):
+        service.add_subject(make_subject())
+
+
+@pytest.mark.parametrize("facts, field", [
+    (dict(sex="M", cbp=True), "childbearing_potential"),
+    (dict(consent="2026-02-01"), "consent_date"),
+    (dict(c1d1=d("2025-02-01")), "c1d1"),
+])
+def test_invalid_subject_names_the_field(service, facts, field):
+    sex = facts.pop("sex", "F")
+    subject = make_subject(sex=sex, **facts)
+    if sex == "M":
+        from dataclasses import replace
+        subject = replace(subject, childbearing_potential=True)
+    with pytest.raises(InputError) as info:
+        service.add_subject(subject)
+    assert info.value.subject == "101-001" and info.value.field == field
+    assert service.store.subject_ids() == []
+
+
+def test_cap_counts_everyone_who_ever_started(service, protocol):
+    for i in range(1, 24):
+        service.add_subject(make_subject(sid=f"101-{i:03d}"))
+    for i in range(1, 23):
+        service.enroll(f"101-{i:03d}", d("2025-03-03"))
+    service.end_treatment("101-001", d("2025-03-20"), "toxicity")  # stopping does not free a place
+    with pytest.raises(InputError, match=r"101-023: c1d1: enrollment is full: 22 of 22"):
+        service.enroll("101-023", d("2025-03-03"))
+    assert service.subject("101-023").c1d1 is None
+    assert service.enrolled_count() == 22
+
+
+def test_events_end_treatment_and_steroid(enrolled):
+    s = enrolled
+    s.set_steroid("101-001", "dexamethasone", 40, [1, 8, 15, 22])
+    s.change_dose("101-001", "selinexor", -1, from_cycle=3)
+    assert s.subject("101-001").dose_level("selinexor", 2) == 0
+    assert s.subject("101-001").dose_level("selinexor", 3) == -1
+    with pytest.raises(InputError, match="dose_changes.level: -3 is not a dose level of Selinexor"):
+        s.change_dose("101-001", "selinexor", -3, from_cycle=4)
+    with pytest.raises(InputError, match="end_of_treatment_reason: 'bored' must be one of"):
+        s.end_treatment("101-001", d("2025-04-20"), "bored")
+    s.end_treatment("101-001", d("2025-04-20"), "progression")
+    s.record_event("101-001", "progression", d("2025-04-18"))
+    assert s.timeline("101-001", d("2025-04-21")).status == "follow_up"
+    s.record_event("101-001", "death", d("2025-05-01"))
+    assert s.timeline("101-001", d("2025-05-01")).status == "off_study"
+    assert [i for i in s.due(d("2025-05-02"), 30) if i.subject == "101-001"] == []
+    with pytest.raises(InputError, match="after the subject left the study"):
+        s.record_visit("101-001", "EOT", d("2025-05-05"))
+
+
+# -- checklists ---------------------------------------------------------------------------------------
+def statuses(checklist):
+    return {item.id: item.status for item in checklist.items}
+
+
+def test_checklist_pregnancy_test_only_for_fcbp(service):
+    service.add_subject(make_subject("101-001", sex="F", cbp=True, c1d1=d("2025-03-03")))
+    service.add_subject(make_subject("101-002", sex="F", cbp=False, c1d1=d("2025-03-03")))
+    service.add_subject(make_subject("101-003", sex="M", c1d1=d("2025-03-03")))
+    assert statuses(service.checklist("101-001", "C1D8"))["pregnancy_test"] == "pending"
+    assert statuses(service.checklist("101-002", "C1D8"))["pregnancy_test"] == "not_applicable"
+    item = [i for i in service.checklist("101-003", "C2D1").items if i.id == "pregnancy_test"][0]
+    assert (item.status, item.condition) == ("not_applicable", "Females of child-bearing potential only")
+
+
+def test_checklist_ticks_and_on_request_marrow(enrolled):
+    s = enrolled
+    assert statuses(s.checklist("101-001", "C2D22"))["bone_marrow_cr"] == "not_applicable"
+    s.request("101-001", "C2D22", "bone_marrow_cr")
+    assert statuses(s.checklist("101-001", "C2D22"))["bone_marrow_cr"] == "pending"
+    with pytest.raises(InputError, match="only an on-request procedure can be requested"):
+        s.request("101-001", "C2D22", "spep")
+    s.tick("101-001", "C1D8", "hematology")
+    s.tick("101-001", "C1D8", "chemistry", "not_done", why="haemolysed sample")
+    with pytest.raises(InputError, match="'not done' needs a reason"):
+        s.tick("101-001", "C1D8", "amylase", "not_done")
+    with pytest.raises(InputError, match="Urinalysis is not on the schedule of visit C1D8"):
+        s.tick("101-001", "C1D8", "urinalysis")
+    st = statuses(s.checklist("101-001", "C1D8"))
+    assert (st["hematology"], st["chemistry"], st["amylase"]) == ("done", "not_done", "pending")
+    categories = [i.category for i in s.checklist("101-001", "C1D8").items]
+    assert categories == sorted(categories, key=list(s.protocol.categories).index)
+
+
+def test_screening_item_done_too_early_is_flagged_for_repeat(service):
+    service.add_subject(make_subject(consent="2025-01-20"))
+    service.record_visit("101-001", "SCR", d("2025-02-12"))
+    service.tick("101-001", "SCR", "bone_marrow", date=d("2025-02-01"))
+    service.tick("101-001", "SCR", "hematology", date=d("2025-02-01"))
+    service.tick("101-001", "SCR", "pregnancy_test_screening")  # on the SCR visit date, 12-Feb
+    service.enroll("101-001", d("2025-02-24"))  # marrow 23 days before: fine; hematology 23 days: repeat
+    items = {i.id: i for i in service.checklist("101-001", "SCR").items}
+    assert items["bone_marrow"].status == "done"
+    assert items["hematology"].status == "pending" and items["hematology"].repeat
+    assert "more than 14 days before cycle 1 day 1 (2025-02-24): repeat" in items["hematology"].note
+    assert items["pregnancy_test_screening"].status == "done"  # 12 days before: within 10-14
+    service.enroll("101-001", d("2025-02-20"), reason="moved earlier")  # pregnancy test now only 8 days before
+    items = {i.id: i for i in service.checklist("101-001", "SCR").items}
+    assert items["pregnancy_test_screening"].repeat
+    assert "not at least 10 days before" in items["pregnancy_test_screening"].note
+    assert items["hematology"].repeat  # 19 days before: still more than 14
+    service.enroll("101-001", d("2025-02-14"), reason="moved again")  # hematology now 13 days before
+    assert statuses(service.checklist("101-001", "SCR"))["hematology"] == "done"
+
+
+# -- the due list --------------------------------------------------------------------------------------------
+def test_due_list_order_and_statuses(service):
+    service.add_subject(make_subject("101-001", c1d1=d("2025-03-03")))   # C1D8 window 09-11 Mar
+    service.add_subject(make_subject("101-002", c1d1=d("2025-03-02")))   # C1D8 window 08-10 Mar
+    service.add_subject(make_subject("101-003", c1d1=d("2025-02-24")))   # C1D8 overdue since 05-Mar (window to 04-Mar)
+    service.add_subject(make_subject("101-004", c1d1=d("2025-02-28")))   # C1D8 window 06-08: 2 days late on 10-Mar
+    service.add_subject(make_subject("101-005", consent="2025-03-05"))   # screening due until 19-Mar
+    for sid in ("101-001", "101-002", "101-003", "101-004"):
+        service.record_visit(sid, "SCR", d("2025-02-20"))
+    items = service.due(d("2025-03-10"), days=7)
+    got = [(i.subject, i.visit, i.status) for i in items]
+    assert got[:4] == [("101-003", "C1D8", "overdue"), ("101-004", "C1D8", "overdue"),
+                       ("101-002", "C1D8", "due"), ("101-001", "C1D8", "due")]
+    assert ("101-005", "SCR", "due") in got
+    upcoming = [i for i in items if i.status == "upcoming"]
+    assert upcoming and all(d("2025-03-10") < i.window_start <= d("2025-03-17") for i in upcoming)
+    assert [i.window_start for i in upcoming] == sorted(i.window_start for i in upcoming)
+    assert items[0].as_json() == {"subject": "101-003", "visit": "C1D8", "label": "Cycle 1 Day 8",
+                                  "target": "2025-03-03", "window_start": "2025-03-02",
+                                  "window_end": "2025-03-04", "status": "overdue"}
+
+
+def test_due_list_follows_recorded_facts(enrolled):
+    s = enrolled
+    assert [(i.visit, i.status) for i in s.due(d("2025-03-10"), 0)] == [("SCR", "overdue"), ("C1D8", "due")]
+    s.record_visit("101-001", "SCR", d("2025-02-20"))
+    assert [(i.visit, i.status) for i in s.due(d("2025-03-10"), 0)] == [("C1D8", "due")]
+    s.record_visit("101-001", "C1D8", d("2025-03-10"))
+    assert s.due(d("2025-03-10"), 0) == []
+    assert [i.visit for i in s.due(d("2025-03-10"), 7)] == ["C1D15"]
+    # a date after --on does not count yet: on 09-Mar C1D8 was still due
+    assert [i.visit for i in s.due(d("2025-03-09"), 0)] == ["C1D8"]
+
+
+def test_unscheduled_visits_are_numbered(enrolled):
+    _, first = enrolled.add_unscheduled("101-001", d("2025-03-12"))
+    _, second = enrolled.add_unscheduled("101-001", d("2025-03-13"))
+    assert (first, second) == ("UNS1", "UNS2")
+    codes = [v.visit.code for v in enrolled.timeline("101-001").visits]
+    assert codes.index("UNS1") > codes.index("C1D8")
+
+
+def test_plan_cache_is_rebuilt_when_the_engine_changes(enrolled, db_path):
+    from coordinator.service import Service
+
+    enrolled.store.db.execute("DELETE FROM plan")
+    enrolled.store.db.execute("UPDATE meta SET value = 'old' WHERE key = 'plan_version'")
+    enrolled.close()
+    reopened = Service.open(db_path, today=TODAY)
+    assert [v.code for v in reopened.store.plan("101-001")][:3] == ["SCR", "C1D1", "C1D8"]

@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     except CoordinatorError as exc:
         print(f"coordinator: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into a command that stopped reading (| head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("coordinator: interrupted; nothing more was saved", file=sys.stderr)
         return 130

@@ -9,6 +9,7 @@ editing the file can fix it without reading code.
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -18,7 +19,16 @@ from typing import Any
 from coordinator.errors import ProtocolError
 
 FORMAT = "coordinator-protocol/1"
-BUNDLED = Path(__file__).resolve().parent.parent / "resources" / "protocols" / "sel-len-mm.toml"
+
+def _bundled_path() -> Path:
+    """The shipped study: ``resources/`` beside the package in a checkout or bundle, else installed data."""
+    beside = Path(__file__).resolve().parent.parent / "resources" / "protocols" / "sel-len-mm.toml"
+    if beside.exists():
+        return beside
+    return Path(importlib.resources.files("coordinator.resources").joinpath("protocols/sel-len-mm.toml"))
+
+
+BUNDLED = _bundled_path()
 DESTINATIONS = ("local_lab", "research", "none")
 SUBJECT_FIELDS = ("childbearing_potential", "sex")
 

@@ -210,6 +210,8 @@ class Protocol:
     assumptions: tuple[Assumption, ...]
     source: str = ""
     text: str = field(default="", repr=False)
+    # procedures by visit code: the schedule is fixed once loaded (see procedures_at)
+    _at: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def sha256(self) -> str:
@@ -244,11 +246,17 @@ class Protocol:
 
     def procedures_at(self, ref: VisitRef) -> list[Procedure]:
         """The procedures the Schedule of Assessments asks for at a visit, in file order."""
-        return [
-            procedure
-            for procedure in self.procedures.values()
-            if any(pattern.matches(ref) for pattern in self.schedule.get(procedure.id, ()))
-        ]
+        cached = self._at.get(ref.code)
+        if cached is None:
+            cached = self._at[ref.code] = tuple(
+                procedure
+                for procedure in self.procedures.values()
+                if any(pattern.matches(ref) for pattern in self.schedule.get(procedure.id, ()))
+            )
+        return list(cached)
+
+    def scheduled_at(self, ref: VisitRef, procedure_id: str) -> bool:
+        return any(p.id == procedure_id for p in self.procedures_at(ref))
 
     def cycle_visit(self, cycle: int, day: int) -> CycleVisit:
         for template in self.cycle_visits:

@@ -28,7 +28,6 @@ from coordinator.validation import check_subject
 
 # Bump when the schedule rules change: every cached plan is then rebuilt on open.
 ENGINE_VERSION = "1"
-DUE_ORDER = {"overdue": 0, "due": 1, "upcoming": 2}
 
 
 @dataclass(frozen=True)
@@ -174,22 +173,10 @@ class Service:
         if days < 0:
             raise InputError(None, "days", "must be 0 or more")
         on = on or self.today
-        horizon = on + dt.timedelta(days=days)
-        items = []
-        for row in self.store.due_candidates(on, horizon):
-            v = row.visit
-            status = v.status(on)
-            if status == "overdue":
-                item_days = (on - v.window_end).days
-            elif status == "due":
-                item_days = (v.window_end - on).days
-            elif status == "planned" and v.window_start <= horizon:
-                status, item_days = "upcoming", (v.window_start - on).days
-            else:
-                continue
-            items.append(DueItem(row.subject_id, v.code, v.label, v.target, v.window_start, v.window_end, status, item_days))
-        return sorted(items, key=lambda i: (DUE_ORDER[i.status], -i.days if i.status == "overdue" else i.days,
-                                            i.target, i.subject, i.visit))
+        rows = self.store.due_rows(on, on + dt.timedelta(days=days))
+        parse = dt.date.fromisoformat
+        return [DueItem(sid, code, label, parse(target), parse(start), parse(end), status, n)
+                for sid, code, label, target, start, end, status, n in rows]
 
     def timeline(self, subject_id: str, on: dt.date | None = None) -> Timeline:
         on = on or self.today

@@ -165,7 +165,7 @@ def _check_procedures(protocol: Protocol, s: Subject, fail, not_future) -> None:
         procedure = protocol.procedures.get(proc_id)
         if procedure is None:
             raise fail(field, f"{proc_id!r} is not a procedure of this protocol")
-        if procedure not in protocol.procedures_at(ref):
+        if not protocol.scheduled_at(ref, proc_id):
             raise fail(field, f"{procedure.label} is not on the schedule of visit {code}")
         if record.status not in PROCEDURE_STATUSES:
             raise fail(field, f"status {record.status!r} must be one of: {', '.join(PROCEDURE_STATUSES)}")

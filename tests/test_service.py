@@ -216,3 +216,32 @@ def test_plan_cache_is_rebuilt_when_the_engine_changes(enrolled, db_path):
     enrolled.close()
     reopened = Service.open(db_path, today=TODAY)
     assert [v.code for v in reopened.store.plan("101-001")][:3] == ["SCR", "C1D1", "C1D8"]
+
+
+def test_due_query_agrees_with_the_engine(tmp_path, protocol):
+    """The due list is graded in SQL for speed; it must say exactly what visit_status says."""
+    import datetime as dt
+
+    from coordinator import demo
+    from coordinator.service import Service
+
+    svc = Service.create(tmp_path / "demo.db", user="tester", today=TODAY)
+    svc.import_subjects(demo.demo_subjects(protocol, TODAY))
+    plans = {sid: svc.store.plan(sid) for sid in svc.store.subject_ids()}
+    rank = {"overdue": 0, "due": 1, "upcoming": 2}
+    for offset in range(-700, 90, 9):
+        on = TODAY + dt.timedelta(days=offset)
+        for days in (0, 7, 30):
+            expected = []
+            for sid, plan in plans.items():
+                for v in plan:
+                    status = v.status(on)
+                    if status == "overdue":
+                        expected.append((sid, v.code, status, (on - v.window_end).days, v.target))
+                    elif status == "due":
+                        expected.append((sid, v.code, status, (v.window_end - on).days, v.target))
+                    elif status == "planned" and v.window_start <= on + dt.timedelta(days=days):
+                        expected.append((sid, v.code, "upcoming", (v.window_start - on).days, v.target))
+            expected.sort(key=lambda e: (rank[e[2]], -e[3] if e[2] == "overdue" else e[3], e[4], e[0], e[1]))
+            got = [(i.subject, i.visit, i.status, i.days, i.target) for i in svc.due(on, days)]
+            assert got == expected, on

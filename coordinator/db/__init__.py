@@ -1,5 +1,5 @@
 """The local SQLite store (over sqlite-utils). No Qt here; rows leave as dataclasses."""
 
-from coordinator.db.store import AuditRow, DueRow, Store, Transaction
+from coordinator.db.store import AuditRow, Store, Transaction
 
-__all__ = ["AuditRow", "DueRow", "Store", "Transaction"]
+__all__ = ["AuditRow", "Store", "Transaction"]

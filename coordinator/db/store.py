@@ -43,14 +43,6 @@ class AuditRow:
     reason: str | None
 
 
-@dataclass(frozen=True)
-class DueRow:
-    """A plan row that may be open on the day asked about."""
-
-    subject_id: str
-    visit: PlannedVisit
-
-
 class Transaction:
     """One user action in progress: facts, audit rows and plan rows, committed together."""
 
@@ -73,17 +65,15 @@ class Transaction:
         for table in ("visits", "procedures", "events", "dose_changes"):
             self.db.execute(f"DELETE FROM {table} WHERE subject_id = ?", (sid,))
         self.db["subjects"].insert(_subject_row(subject), replace=True)
-        self.db["visits"].insert_all(
-            ({"subject_id": sid, "visit": v.visit, "date": iso(v.date), "missed": int(v.missed),
-              "reason": v.reason, "notes": v.notes} for v in subject.visits.values()))
-        self.db["procedures"].insert_all(
-            ({"subject_id": sid, "visit": p.visit, "procedure": p.procedure, "status": p.status,
-              "date": iso(p.date), "reason": p.reason} for p in subject.procedures.values()))
-        self.db["events"].insert_all(
-            ({"subject_id": sid, "type": t, "date": iso(d)} for t, d in subject.events.items()))
-        self.db["dose_changes"].insert_all(
-            ({"subject_id": sid, "drug": c.drug, "level": c.level, "from_cycle": c.from_cycle}
-             for c in subject.dose_changes))
+        run = self.db.conn.executemany  # plain executemany: sqlite-utils' per-value handling is slow on imports
+        run("INSERT INTO visits (subject_id, visit, date, missed, reason, notes) VALUES (?, ?, ?, ?, ?, ?)",
+            [(sid, v.visit, iso(v.date), int(v.missed), v.reason, v.notes) for v in subject.visits.values()])
+        run("INSERT INTO procedures (subject_id, visit, procedure, status, date, reason) VALUES (?, ?, ?, ?, ?, ?)",
+            [(sid, p.visit, p.procedure, p.status, iso(p.date), p.reason) for p in subject.procedures.values()])
+        run("INSERT INTO events (subject_id, type, date) VALUES (?, ?, ?)",
+            [(sid, kind, iso(day)) for kind, day in subject.events.items()])
+        run("INSERT INTO dose_changes (subject_id, drug, level, from_cycle) VALUES (?, ?, ?, ?)",
+            [(sid, c.drug, c.level, c.from_cycle) for c in subject.dose_changes])
 
     def save_plan(self, subject_id: str, plan: list[PlannedVisit]) -> None:
         self.db.execute("DELETE FROM plan WHERE subject_id = ?", (subject_id,))
@@ -224,20 +214,39 @@ class Store:
         rows = self.db.execute(f"SELECT {_PLAN_COLUMNS} FROM plan WHERE subject_id = ? ORDER BY seq", (subject_id,))
         return [_planned(row[1:]) for row in rows]
 
-    def due_candidates(self, on: dt.date, horizon: dt.date) -> list[DueRow]:
-        """Plan rows that can be overdue, due or upcoming on ``on``: open visits whose window
-        opens by ``horizon``, and visits done or cancelled only after ``on``."""
-        d, h = iso(on), iso(horizon)
-        sql = f"""
-            SELECT {_PLAN_COLUMNS} FROM plan
-             WHERE date IS NULL AND missed = 0 AND cancelled_from IS NULL AND window_start <= :h
-            UNION
-            SELECT {_PLAN_COLUMNS} FROM plan WHERE date > :d AND missed = 0 AND window_start <= :h
-            UNION
-            SELECT {_PLAN_COLUMNS} FROM plan WHERE cancelled_from > :d AND missed = 0 AND window_start <= :h
+    def due_rows(self, on: dt.date, horizon: dt.date) -> list[tuple]:
+        """(subject, visit, label, target, window_start, window_end, status, days), most urgent first.
+
+        Reads only plan rows that can be open on ``on`` (three small indexes: open
+        visits, visits done after ``on``, visits cancelled after ``on``) and gives
+        each the status ``schedule.visit_status`` would (a test holds the two
+        equal): overdue (days late), due (days until the window closes) or
+        upcoming (window opens by ``horizon``; days until it opens).
+        """
+        sql = """
+            WITH open_on AS (
+                SELECT subject_id, visit, label, target, window_start, window_end, cancelled_from FROM plan
+                 WHERE date IS NULL AND missed = 0 AND cancelled_from IS NULL AND window_start <= :h
+                UNION ALL
+                SELECT subject_id, visit, label, target, window_start, window_end, cancelled_from FROM plan
+                 WHERE date > :d AND missed = 0 AND window_start <= :h
+                UNION ALL
+                SELECT subject_id, visit, label, target, window_start, window_end, cancelled_from FROM plan
+                 WHERE cancelled_from > :d AND date IS NULL AND missed = 0 AND window_start <= :h
+            ), graded AS (
+                SELECT *, CASE WHEN window_end < :d THEN 0 WHEN window_start <= :d THEN 1 ELSE 2 END AS rank
+                  FROM open_on WHERE cancelled_from IS NULL OR cancelled_from > :d
+            )
+            SELECT subject_id, visit, label, target, window_start, window_end,
+                   CASE rank WHEN 0 THEN 'overdue' WHEN 1 THEN 'due' ELSE 'upcoming' END,
+                   CAST(CASE rank WHEN 0 THEN julianday(:d) - julianday(window_end)
+                                  WHEN 1 THEN julianday(window_end) - julianday(:d)
+                                  ELSE julianday(window_start) - julianday(:d) END AS INTEGER) AS days
+              FROM graded
+             ORDER BY rank, CASE rank WHEN 0 THEN -days ELSE days END, target, subject_id, visit
         """
         with self._translating("read"):
-            return [DueRow(row[0], _planned(row[1:])) for row in self.db.execute(sql, {"d": d, "h": h})]
+            return self.db.execute(sql, {"d": iso(on), "h": iso(horizon)}).fetchall()
 
     def audit_rows(self, subject_id: str | None = None) -> list[AuditRow]:
         where, params = ("WHERE subject_id = ?", (subject_id,)) if subject_id else ("", ())

@@ -63,10 +63,11 @@ STORIES = [
 
 def demo_subjects(protocol: Protocol, today: dt.date, site: str = "101") -> list[Subject]:
     rng = random.Random(20250303)
-    return [_story_subject(protocol, story, f"{site}-{i:03d}", today, rng) for i, story in enumerate(STORIES, start=1)]
+    return [story_subject(protocol, story, f"{site}-{i:03d}", today, rng) for i, story in enumerate(STORIES, start=1)]
 
 
-def _story_subject(protocol: Protocol, story: Story, sid: str, today: dt.date, rng: random.Random) -> Subject:
+def story_subject(protocol: Protocol, story: Story, sid: str, today: dt.date, rng: random.Random) -> Subject:
+    """The subject a story describes, every visit up to ``today`` recorded (the benchmark uses it too)."""
     def day(offset: int | None) -> dt.date | None:
         return None if offset is None else today + dt.timedelta(days=offset)
 

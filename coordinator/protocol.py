@@ -212,6 +212,8 @@ class Protocol:
     text: str = field(default="", repr=False)
     # procedures by visit code: the schedule is fixed once loaded (see procedures_at)
     _at: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _ids_at: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _refs: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def sha256(self) -> str:
@@ -225,6 +227,12 @@ class Protocol:
 
     def parse_visit(self, code: str) -> VisitRef | None:
         """The visit a code names, or None when this protocol has no such visit."""
+        if code in self._refs:
+            return self._refs[code]
+        ref = self._refs[code] = self._parse_visit(code) if isinstance(code, str) else None
+        return ref
+
+    def _parse_visit(self, code: str) -> VisitRef | None:
         if code == self.screening.code:
             return VisitRef(code, "screening", code)
         if code == self.end_of_treatment.code:
@@ -256,7 +264,10 @@ class Protocol:
         return list(cached)
 
     def scheduled_at(self, ref: VisitRef, procedure_id: str) -> bool:
-        return any(p.id == procedure_id for p in self.procedures_at(ref))
+        ids = self._ids_at.get(ref.code)
+        if ids is None:
+            ids = self._ids_at[ref.code] = frozenset(p.id for p in self.procedures_at(ref))
+        return procedure_id in ids
 
     def cycle_visit(self, cycle: int, day: int) -> CycleVisit:
         for template in self.cycle_visits:

@@ -9,7 +9,9 @@ screen can decide whether to refresh.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import getpass
 import json
 from dataclasses import dataclass, field, replace
@@ -297,8 +299,9 @@ class Service:
             raise InputError(None, str(path), f"cannot be read ({exc})") from None
         except json.JSONDecodeError as exc:
             raise InputError(None, str(path), f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-        subjects = transfer.subjects_from_document(document)
-        return self.import_subjects(subjects, source=Path(path).name)
+        with _bulk():
+            subjects = transfer.subjects_from_document(document)
+            return self.import_subjects(subjects, source=Path(path).name)
 
     def import_subjects(self, subjects: list[Subject], source: str = "import") -> Change:
         existing = set(self.store.subject_ids())
@@ -407,6 +410,19 @@ def _show(value) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k} {v}" for k, v in value.items() if k not in ("visit", "procedure"))
     return str(value)
+
+
+@contextlib.contextmanager
+def _bulk():
+    """Pause the cyclic garbage collector while an import builds hundreds of thousands of small
+    acyclic records: its collections otherwise double the time. Reference counting still frees."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _os_user() -> str:

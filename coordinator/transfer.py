@@ -7,12 +7,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from coordinator.dates import iso, parse_iso
 from coordinator.errors import InputError
 from coordinator.model import DoseChange, ProcedureRecord, Steroid, Subject, VisitRecord
 
 FORMAT = "coordinator-subjects/1"
 REQUIRED = ("id", "initials", "sex", "birth_date", "consent_date")
+VISIT_FIELDS = frozenset({"visit", "date", "missed", "reason", "notes"})
+PROCEDURE_FIELDS = frozenset({"visit", "procedure", "status", "date", "reason"})
 FIELDS = set(REQUIRED) | {
     "childbearing_potential", "name", "mrn", "screen_failure", "c1d1", "steroid", "dose_changes",
     "visits", "procedures", "last_dose", "end_of_treatment_reason", "events",
@@ -46,8 +50,9 @@ def subject_from_json(data: object, position: int = 0) -> Subject:
     sid = data.get("id")
     who = sid if isinstance(sid, str) and sid else f"subject #{position}"
 
-    def fail(field: str, problem: str) -> InputError:
-        return InputError(who, field, problem)
+    def fail(field, problem: str) -> InputError:
+        # field: a name, or a tuple of parts joined only here (so a valid row costs no formatting)
+        return InputError(who, field if isinstance(field, str) else "".join(map(str, field)), problem)
 
     for field in REQUIRED:
         if data.get(field) in (None, ""):
@@ -78,10 +83,10 @@ def subject_from_json(data: object, position: int = 0) -> Subject:
             raise fail(field, "must be a JSON object")
         return value
 
-    def only(field: str, value: dict, allowed: set[str]) -> None:
-        extra = set(value) - allowed
-        if extra:
-            raise fail(f"{field}.{sorted(extra)[0]}", "unknown field")
+    def only(field, value: dict, allowed: frozenset[str]) -> None:
+        if not value.keys() <= allowed:
+            raise fail((*((field,) if isinstance(field, str) else field), ".", sorted(set(value) - allowed)[0]),
+                       "unknown field")
 
     cbp = data.get("childbearing_potential")
     if cbp is not None and not isinstance(cbp, bool):
@@ -92,14 +97,14 @@ def subject_from_json(data: object, position: int = 0) -> Subject:
     sf_date = sf_reason = None
     if data.get("screen_failure") is not None:
         sf = obj("screen_failure", data["screen_failure"])
-        only("screen_failure", sf, {"date", "reason"})
+        only("screen_failure", sf, frozenset({"date", "reason"}))
         sf_date = date("screen_failure.date", sf.get("date"), required=True)
         sf_reason = text("screen_failure.reason", sf.get("reason"), required=True)
 
     steroid = None
     if data.get("steroid") is not None:
         st = obj("steroid", data["steroid"])
-        only("steroid", st, {"drug", "dose_mg", "days"})
+        only("steroid", st, frozenset({"drug", "dose_mg", "days"}))
         dose = st.get("dose_mg")
         if not isinstance(dose, (int, float)) or isinstance(dose, bool):
             raise fail("steroid.dose_mg", "must be a number")
@@ -111,7 +116,7 @@ def subject_from_json(data: object, position: int = 0) -> Subject:
     changes = []
     for i, raw in enumerate(_list(data, "dose_changes", fail)):
         ch = obj(f"dose_changes[{i + 1}]", raw)
-        only(f"dose_changes[{i + 1}]", ch, {"drug", "level", "from_cycle"})
+        only(f"dose_changes[{i + 1}]", ch, frozenset({"drug", "level", "from_cycle"}))
         for key in ("level", "from_cycle"):
             if not isinstance(ch.get(key), int) or isinstance(ch.get(key), bool):
                 raise fail(f"dose_changes[{i + 1}].{key}", "must be a whole number")
@@ -120,7 +125,7 @@ def subject_from_json(data: object, position: int = 0) -> Subject:
     visits = {}
     for i, raw in enumerate(_list(data, "visits", fail)):
         v = obj(f"visits[{i + 1}]", raw)
-        only(f"visits[{i + 1}]", v, {"visit", "date", "missed", "reason", "notes"})
+        only(f"visits[{i + 1}]", v, VISIT_FIELDS)
         code = text(f"visits[{i + 1}].visit", v.get("visit"), required=True)
         if code in visits:
             raise fail(f"visits.{code}", "appears twice")
@@ -133,21 +138,26 @@ def subject_from_json(data: object, position: int = 0) -> Subject:
 
     procedures = {}
     for i, raw in enumerate(_list(data, "procedures", fail)):
-        p = obj(f"procedures[{i + 1}]", raw)
-        only(f"procedures[{i + 1}]", p, {"visit", "procedure", "status", "date", "reason"})
-        code = text(f"procedures[{i + 1}].visit", p.get("visit"), required=True)
-        proc = text(f"procedures[{i + 1}].procedure", p.get("procedure"), required=True)
+        record = _plain_procedure(raw)  # the common, well-formed row, without per-field bookkeeping
+        if record is not None and (record.visit, record.procedure) not in procedures:
+            procedures[(record.visit, record.procedure)] = record
+            continue
+        row = ("procedures[", i + 1, "]")
+        p = obj(row, raw)
+        only(row, p, PROCEDURE_FIELDS)
+        code = text((*row, ".visit"), p.get("visit"), required=True)
+        proc = text((*row, ".procedure"), p.get("procedure"), required=True)
         if (code, proc) in procedures:
-            raise fail(f"procedures.{code}.{proc}", "appears twice")
+            raise fail(("procedures.", code, ".", proc), "appears twice")
         procedures[(code, proc)] = ProcedureRecord(
-            code, proc, text(f"procedures.{code}.{proc}.status", p.get("status"), required=True),
-            date(f"procedures.{code}.{proc}.date", p.get("date")),
-            text(f"procedures.{code}.{proc}.reason", p.get("reason")) or "")
+            code, proc, text(("procedures.", code, ".", proc, ".status"), p.get("status"), required=True),
+            date(("procedures.", code, ".", proc, ".date"), p.get("date")),
+            text(("procedures.", code, ".", proc, ".reason"), p.get("reason")) or "")
 
     events = {}
     for i, raw in enumerate(_list(data, "events", fail)):
         e = obj(f"events[{i + 1}]", raw)
-        only(f"events[{i + 1}]", e, {"type", "date"})
+        only(f"events[{i + 1}]", e, frozenset({"type", "date"}))
         kind = text(f"events[{i + 1}].type", e.get("type"), required=True)
         if kind in events:
             raise fail(f"events.{kind}", "appears twice")
@@ -173,6 +183,27 @@ def subject_from_json(data: object, position: int = 0) -> Subject:
         end_of_treatment_reason=text("end_of_treatment_reason", data.get("end_of_treatment_reason")),
         events=events,
     )
+
+
+def _plain_procedure(raw) -> ProcedureRecord | None:
+    """A procedure row whose fields all have the plain expected form, else None (the careful
+    path then reports exactly what is wrong). Imports carry hundreds of these per subject."""
+    if type(raw) is not dict or not raw.keys() <= PROCEDURE_FIELDS:
+        return None
+    get = raw.get
+    code, proc, status, day, reason = get("visit"), get("procedure"), get("status"), get("date"), get("reason")
+    if not (type(code) is str and code and type(proc) is str and proc and type(status) is str and status):
+        return None
+    if reason is not None and type(reason) is not str:
+        return None
+    if day is not None:
+        if type(day) is not str or len(day) != 10 or day[4] != "-" or day[7] != "-":
+            return None
+        try:
+            day = dt.date.fromisoformat(day)
+        except ValueError:
+            return None
+    return ProcedureRecord(code, proc, status, day, reason or "")
 
 
 def _list(data: dict, field: str, fail) -> list:

@@ -17,7 +17,7 @@ def test_each_write_has_its_audit_row(enrolled):
     rows = s.audit("101-001")
     assert [r.action for r in rows] == ["add_subject", "enroll", "record_visit"]
     last = rows[-1]
-    assert (last.user, last.field, last.old, last.new) == ("tester", "visits.C1D8", None, '{"date": "2025-03-10", "visit": "C1D8"}')
+    assert (last.user, last.field, last.old, last.new) == ("tester", "visits.C1D8", None, '{"date":"2025-03-10","visit":"C1D8"}')
     assert last.at.endswith("Z") and last.at.startswith(str(TODAY.year))  # UTC, wall clock year
     assert rows[1].field == "c1d1" and rows[1].new == "2025-03-03"
 

@@ -35,7 +35,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             notes TEXT NOT NULL DEFAULT '',
             PRIMARY KEY (subject_id, visit),
             CHECK ((date IS NULL) = (missed = 1))
-        )""",
+        ) WITHOUT ROWID""",
         """CREATE TABLE procedures (
             subject_id TEXT NOT NULL REFERENCES subjects(id),
             visit TEXT NOT NULL,
@@ -44,20 +44,20 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             date TEXT,
             reason TEXT NOT NULL DEFAULT '',
             PRIMARY KEY (subject_id, visit, procedure)
-        )""",
+        ) WITHOUT ROWID""",
         """CREATE TABLE events (
             subject_id TEXT NOT NULL REFERENCES subjects(id),
             type TEXT NOT NULL,
             date TEXT NOT NULL,
             PRIMARY KEY (subject_id, type)
-        )""",
+        ) WITHOUT ROWID""",
         """CREATE TABLE dose_changes (
             subject_id TEXT NOT NULL REFERENCES subjects(id),
             drug TEXT NOT NULL,
             level INTEGER NOT NULL,
             from_cycle INTEGER NOT NULL CHECK (from_cycle >= 1),
             PRIMARY KEY (subject_id, drug, from_cycle)
-        )""",
+        ) WITHOUT ROWID""",
         """CREATE TABLE audit (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             at TEXT NOT NULL,
@@ -74,6 +74,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
         """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+        # Fact and plan tables are keyed by subject: WITHOUT ROWID stores each row once, in key order.
         # The plan is a cache, rebuilt from the facts whenever a subject's facts change.
         """CREATE TABLE plan (
             subject_id TEXT NOT NULL REFERENCES subjects(id),
@@ -88,7 +89,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             missed INTEGER NOT NULL,
             cancelled_from TEXT,
             PRIMARY KEY (subject_id, visit)
-        )""",
+        ) WITHOUT ROWID""",
         # The due list reads only open visits, visits done after the day asked about
         # and visits cancelled after it: each through its own small index.
         "CREATE INDEX plan_open ON plan(window_start) WHERE date IS NULL AND missed = 0 AND cancelled_from IS NULL",

@@ -275,7 +275,7 @@ def _text(value) -> str | None:
         return None
     if isinstance(value, (dt.date, str)):
         return str(value)
-    return json.dumps(value, sort_keys=True, default=str)
+    return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
 
 
 def _subject_row(s: Subject) -> dict:

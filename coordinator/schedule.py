@@ -17,8 +17,8 @@ Rules (for the bundled protocol; numbers come from the protocol file):
   delayed or early cycle moves every later visit and never an earlier one.
 - Cycles are listed while on treatment: at least the evaluation cycles, and
   always the cycle after the latest one with anything recorded.
-- Last dose: undone treatment visits targeted after it are cancelled, later
-  cycles are left out; EOT window = last dose .. + 28 days, target at the end.
+- Last dose: undone treatment visits targeted after it are cancelled (from the
+  last dose's date); EOT window = last dose .. + 28 days, target at the end.
 - Follow-up tracks count from EOT (actual date, else target) in calendar
   months, each from the anchor; they run at least ``horizon_months`` and always
   one visit past the latest recorded one. A visit targeted after one of its
@@ -122,12 +122,7 @@ def _cycles(protocol: Protocol, subject: Subject) -> list[PlannedVisit]:
     visits: list[PlannedVisit] = []
     day1_target = subject.c1d1
     cycle = 1
-    while True:
-        if last_dose is not None:
-            if day1_target > last_dose and cycle > last_recorded:
-                break
-        elif cycle > wanted:
-            break
+    while cycle <= wanted:
         day1_code = f"C{cycle}D1"
         day1_date, _ = _record(subject, day1_code)
         if cycle == 1:

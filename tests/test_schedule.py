@@ -99,7 +99,9 @@ def test_last_dose_cancels_later_treatment_visits_and_opens_eot(protocol):
     p = plan_of(protocol, s)
     assert p["C1D22"].status(d("2025-03-24")) == "cancelled"
     assert p["C1D15"].status(d("2025-03-24")) == "done"
-    assert "C2D1" not in p  # later cycles are left out
+    assert p["C2D1"].status(d("2025-03-24")) == "cancelled"
+    assert p["C8D22"].status(d("2025-03-24")) == "cancelled"
+    assert p["C2D1"].status(d("2025-03-19")) == "planned"  # before the last dose nothing was cancelled
     assert window(p["EOT"]) == ("2025-04-17", "2025-03-20", "2025-04-17")
     assert p["EOT"].status(d("2025-03-24")) == "due"
     assert p["EOT"].status(d("2025-04-18")) == "overdue"

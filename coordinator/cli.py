@@ -358,8 +358,9 @@ def _print_due(items, on: dt.date) -> None:
             when = "window closes today" if item.days == 0 else f"closes in {item.days} d"
         else:
             when = f"opens in {item.days} d"
-        print(f"  {item.subject:<10} {item.visit:<6} target {display(item.target, weekday=True)}  "
-              f"window {_short(item.window_start)} to {_short(item.window_end)}  {when}")
+        window = (_short(item.window_start) if item.window_start == item.window_end
+                  else f"{_short(item.window_start)} to {_short(item.window_end)}")
+        print(f"  {item.subject:<10} {item.visit:<6} target {display(item.target, weekday=True)}  window {window:<16} {when}")
 
 
 def cmd_timeline(args) -> int:

@@ -14,7 +14,7 @@ import re
 from coordinator.errors import InputError
 from coordinator.model import PROCEDURE_STATUSES, Subject
 from coordinator.protocol import Protocol
-from coordinator.schedule import study_end
+from coordinator.schedule import build_plan, study_end
 
 SUBJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 INITIALS = re.compile(r"[A-Z][A-Z-]{0,3}")
@@ -109,7 +109,6 @@ def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> None:
 
 
 def _check_visits(protocol: Protocol, s: Subject, today, end, fail, not_future) -> None:
-    day1s = []
     for code, record in s.visits.items():
         field = f"visits.{code}"
         ref = protocol.parse_visit(code)
@@ -140,8 +139,6 @@ def _check_visits(protocol: Protocol, s: Subject, today, end, fail, not_future) 
                 continue
             if day is not None and day <= s.c1d1:
                 raise fail(field, f"{day.isoformat()} is not after cycle 1 day 1 ({s.c1d1.isoformat()})")
-            if ref.day == 1 and day is not None:
-                day1s.append((ref.cycle, day))
         elif ref.kind in ("eot", "follow_up"):
             if s.last_dose is None:
                 raise fail(field, "is after treatment: record the last dose first")
@@ -149,11 +146,37 @@ def _check_visits(protocol: Protocol, s: Subject, today, end, fail, not_future) 
                 raise fail(field, f"{day.isoformat()} is before the last dose ({s.last_dose.isoformat()})")
         elif ref.kind == "screening" and day is not None and s.c1d1 is not None and day >= s.c1d1:
             raise fail(field, f"{day.isoformat()} is not before cycle 1 day 1 ({s.c1d1.isoformat()})")
-    day1s.append((1, s.c1d1))
-    day1s = sorted(x for x in day1s if x[1] is not None)
-    for (c_a, d_a), (c_b, d_b) in zip(day1s, day1s[1:]):
-        if d_b <= d_a:
-            raise fail(f"visits.C{c_b}D1", f"cycle {c_b} cannot start ({d_b.isoformat()}) on or before cycle {c_a} ({d_a.isoformat()})")
+    _check_order(protocol, s, end, fail)
+
+
+def _check_order(protocol: Protocol, s: Subject, end, fail) -> None:
+    """Dates must fit the plan they make: a cycle starts after the previous cycle's day 1 (actual,
+    else target), a cycle's later visits come after its day 1, and no visit after the subject
+    left the study can have been missed."""
+    plan = {v.code: v for v in build_plan(protocol, s)}
+
+    def anchor(code: str):
+        v = plan[code]
+        return v.date or v.target
+
+    for code, record in s.visits.items():
+        v = plan.get(code)
+        if v is None or v.kind != "cycle":
+            if v is not None and record.missed and end is not None and v.target > end:
+                raise fail(f"visits.{code}", f"cannot have been missed: the subject left the study on {end.isoformat()}")
+            continue
+        if record.missed:
+            if end is not None and v.target > end:
+                raise fail(f"visits.{code}", f"cannot have been missed: the subject left the study on {end.isoformat()}")
+            continue
+        if v.day == 1 and v.cycle > 1:
+            before = anchor(f"C{v.cycle - 1}D1")
+            if record.date <= before:
+                raise fail(f"visits.{code}", f"cycle {v.cycle} cannot start on {record.date.isoformat()}, "
+                           f"not after cycle {v.cycle - 1} day 1 ({before.isoformat()})")
+        elif v.day > 1 and record.date <= anchor(f"C{v.cycle}D1"):
+            raise fail(f"visits.{code}", f"{record.date.isoformat()} is not after cycle {v.cycle} day 1 "
+                       f"({anchor(f'C{v.cycle}D1').isoformat()})")
 
 
 def _check_procedures(protocol: Protocol, s: Subject, fail, not_future) -> None:

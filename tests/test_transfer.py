@@ -79,6 +79,10 @@ def broken(**changes):
     (broken(last_dose="2025-02-01"), "101-001", "last_dose", "before cycle 1 day 1"),
     (broken(visits=[{"visit": "C3D1", "date": "2025-04-20"}, {"visit": "C2D1", "date": "2025-04-28"}]),
      "101-001", "visits.C3D1", "cannot start"),
+    (broken(visits=[{"visit": "C3D1", "date": "2025-03-20"}]), "101-001", "visits.C3D1", "not after cycle 2 day 1 (2025-03-31)"),
+    (broken(visits=[{"visit": "C2D22", "date": "2025-03-25"}]), "101-001", "visits.C2D22", "not after cycle 2 day 1"),
+    (broken(last_dose=None, end_of_treatment_reason=None, events=[{"type": "death", "date": "2025-04-01"}],
+            visits=[{"visit": "C3D1", "missed": True, "reason": "unwell"}]), "101-001", "visits.C3D1", "cannot have been missed"),
 ])
 def test_bad_import_names_subject_and_field_and_writes_nothing(service, tmp_path, doc, subject, field, words):
     with pytest.raises(InputError) as info:

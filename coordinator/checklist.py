@@ -14,9 +14,6 @@ from dataclasses import dataclass
 from coordinator.model import Subject
 from coordinator.protocol import Condition, Procedure, Protocol, VisitRef
 
-ITEM_STATUSES = ("pending", "done", "not_done", "not_applicable")
-
-
 @dataclass(frozen=True)
 class ChecklistItem:
     id: str
@@ -75,9 +72,12 @@ def visit_checklist(protocol: Protocol, subject: Subject, ref: VisitRef) -> list
         if record is not None and record.status != "requested":
             status = record.status
         check = checks.get(procedure.id)
-        if status == "done" and check is not None and subject.c1d1 is not None:
-            problem = check.problem(subject.c1d1)
-            if problem:
+        if status == "done" and ref.kind == "screening" and subject.c1d1 is not None:
+            if check is None:  # done, but on no known date: its look-back cannot be confirmed
+                status, note = "pending", ("done on an unrecorded date: record the date to confirm it is within "
+                                           f"{procedure.lookback_days or protocol.screening.lookback_days} days "
+                                           "before cycle 1 day 1")
+            elif problem := check.problem(subject.c1d1):
                 status, repeat, note = "pending", True, problem
         if condition is not None and condition.subject_field and getattr(subject, condition.subject_field) is None:
             note = "; ".join(x for x in (note, f"{condition.subject_field.replace('_', ' ')} not recorded") if x)

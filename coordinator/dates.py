@@ -4,9 +4,6 @@ import datetime as dt
 
 from dateutil.relativedelta import relativedelta
 
-Date = dt.date
-
-
 def parse_iso(text: object) -> dt.date:
     """Parse a strict ISO ``YYYY-MM-DD`` date; raise ``ValueError`` with a readable reason."""
     if isinstance(text, dt.date) and not isinstance(text, dt.datetime):

@@ -43,7 +43,7 @@ STORIES = [
     Story("AAB", "F", True, consent=-5, screened=-3),
     Story("BCD", "M", False, consent=-30, screened=-28, screen_failure=-20),
     Story("CDE", "F", True, consent=-20, screened=-17, c1d1=-7),
-    Story("DEF", "M", False, consent=-9, screened=-6, c1d1=5),
+    Story("DEF", "M", False, consent=-12, screened=-10),  # screened, waiting for the first dose
     Story("EFG", "F", False, consent=-55, screened=-50, c1d1=-40, delay_cycle=2),
     Story("FGH", "M", False, consent=-125, screened=-120, c1d1=-110, reduce_from=3, skip="C4D22"),
     Story("GHI", "F", False, consent=-215, screened=-210, c1d1=-200, last_dose=-10, eot_reason="progression",

@@ -269,12 +269,6 @@ class Protocol:
             ids = self._ids_at[ref.code] = frozenset(p.id for p in self.procedures_at(ref))
         return procedure_id in ids
 
-    def cycle_visit(self, cycle: int, day: int) -> CycleVisit:
-        for template in self.cycle_visits:
-            if template.day == day and template.applies_to(cycle):
-                return template
-        raise KeyError((cycle, day))
-
 
 _CYCLE_CODE = re.compile(r"C([1-9][0-9]*)D([1-9][0-9]*)")
 _NUMBERED_CODE = re.compile(r"([A-Z]+)([0-9]+)")
@@ -366,6 +360,16 @@ class _Builder:
             raise self.fail(_join(where, key), "must be a non-empty list of positive numbers")
         return tuple(value)
 
+    def label(self, parent: dict, key: str, where: str, **placeholders) -> str:
+        """A label that may use only the given ``{placeholders}``, e.g. ``Cycle {cycle} Day {day}``."""
+        text = self.string(parent, key, where)
+        try:
+            text.format(**placeholders)
+        except (KeyError, IndexError, ValueError) as exc:
+            allowed = ", ".join("{" + p + "}" for p in placeholders) or "none"
+            raise self.fail(_join(where, key), f"{text!r} has a bad placeholder ({exc}); allowed: {allowed}") from None
+        return text
+
     def only(self, parent: dict, where: str, allowed: set[str]) -> None:
         for key in parent:
             if key not in allowed:
@@ -419,7 +423,7 @@ class _Builder:
             end_of_treatment=eot,
             follow_up=follow_up,
             unscheduled_code=unscheduled_code,
-            unscheduled_label=self.string(unscheduled, "label", "unscheduled"),
+            unscheduled_label=self.label(unscheduled, "label", "unscheduled", n=1),
             events=events,
             categories=categories,
             specimens=specimens,
@@ -490,6 +494,10 @@ class _Builder:
                 raise self.fail(f"{where}.subject_field", f"must be one of {', '.join(SUBJECT_FIELDS)}")
             if subject_field is not None and "equals" not in spec:
                 raise self.fail(f"{where}.equals", "missing")
+            if subject_field == "childbearing_potential" and not isinstance(spec["equals"], bool):
+                raise self.fail(f"{where}.equals", "must be true or false for childbearing_potential")
+            if subject_field == "sex" and spec["equals"] not in ("F", "M"):
+                raise self.fail(f"{where}.equals", 'must be "F" or "M" for sex')
             conditions[key] = Condition(key, self.string(spec, "label", where), subject_field, spec.get("equals"), on_request)
         return conditions
 
@@ -522,7 +530,7 @@ class _Builder:
                 day=self.integer(spec, "day", w, minimum=1),
                 first_cycle=first,
                 last_cycle=last,
-                label=self.string(spec, "label", w),
+                label=self.label(spec, "label", w, cycle=1, day=1),
                 window_before=self.integer(spec, "window_before", w, minimum=0),
                 window_after=self.integer(spec, "window_after", w, minimum=0),
             ))
@@ -559,7 +567,7 @@ class _Builder:
                     raise self.fail(f"{w}.stops_on", f"{event!r} is not an event of [events]")
             tracks.append(FollowUpTrack(
                 code=self._code(spec, "code", w),
-                label=self.string(spec, "label", w),
+                label=self.label(spec, "label", w, n=1),
                 every_months=self.integer(spec, "every_months", w, minimum=1),
                 window_days=self.integer(spec, "window_days", w, minimum=0),
                 horizon_months=self.integer(spec, "horizon_months", w, minimum=1),

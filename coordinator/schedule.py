@@ -37,9 +37,6 @@ from coordinator.dates import add_months, days
 from coordinator.model import Subject
 from coordinator.protocol import Protocol
 
-VISIT_STATUSES = ("done", "missed", "cancelled", "due", "overdue", "planned")
-SUBJECT_STATUSES = ("screening", "screen_failed", "on_treatment", "follow_up", "off_study")
-
 
 @dataclass(frozen=True)
 class PlannedVisit:

@@ -128,13 +128,18 @@ class Service:
         protocol = protocol_mod.load(protocol_path)  # validate before touching the disk
         store = Store(path, create=True)
         service = cls(store, protocol, user or _os_user(), today or dt.date.today())
-        with store.write(service.user, "init") as tx:
-            tx.set_meta("format", "coordinator-db/1")
-            tx.set_meta("protocol_text", protocol.text)
-            tx.set_meta("protocol_source", Path(protocol.source).name)
-            tx.set_meta("protocol_sha256", protocol.sha256)
-            tx.set_meta("plan_version", service._plan_version())
-            tx.audit(None, "protocol", None, f"{protocol.code} ({Path(protocol.source).name}, sha256 {protocol.sha256[:12]})")
+        try:
+            with store.write(service.user, "init") as tx:
+                tx.set_meta("format", "coordinator-db/1")
+                tx.set_meta("protocol_text", protocol.text)
+                tx.set_meta("protocol_source", Path(protocol.source).name)
+                tx.set_meta("protocol_sha256", protocol.sha256)
+                tx.set_meta("plan_version", service._plan_version())
+                tx.audit(None, "protocol", None,
+                         f"{protocol.code} ({Path(protocol.source).name}, sha256 {protocol.sha256[:12]})")
+        except BaseException:
+            store.discard()  # never leave a half-made database that can be neither opened nor re-created
+            raise
         return service
 
     def close(self) -> None:
@@ -156,7 +161,7 @@ class Service:
     def subject(self, subject_id: str) -> Subject:
         subject = self.store.load_subject(subject_id)
         if subject is None:
-            raise InputError(subject_id, "", "no such subject")
+            raise InputError(subject_id, "subject", "no such subject")
         return subject
 
     def subjects(self, on: dt.date | None = None) -> list[SubjectSummary]:
@@ -191,8 +196,9 @@ class Service:
         subject = self.subject(subject_id)
         ref = self._visit_ref(subject, visit)
         planned = {v.code: v for v in self.store.plan(subject_id)}
-        label = planned[visit].label if visit in planned else visit
-        return Checklist(subject.id, visit, label, visit_checklist(self.protocol, subject, ref))
+        if visit not in planned:
+            raise InputError(subject_id, "visit", f"{visit} is not in this subject's schedule")
+        return Checklist(subject.id, visit, planned[visit].label, visit_checklist(self.protocol, subject, ref))
 
     def screening_checks(self, subject_id: str) -> list[ScreeningCheck]:
         return screening_checks(self.protocol, self.subject(subject_id))
@@ -205,13 +211,7 @@ class Service:
 
     # -- writes: subjects --------------------------------------------------------------
     def add_subject(self, subject: Subject) -> Change:
-        if self.store.has_subject(subject.id):
-            raise InputError(subject.id, "id", "a subject with this id already exists")
-        self._check(subject, started_before=None)
-        with self.store.write(self.user, "add_subject") as tx:
-            self._save(tx, subject)
-            tx.audit(subject.id, "subject", None, transfer.subject_to_json(subject))
-        return Change("add_subject", (subject.id,))
+        return self.import_subjects([subject], action="add_subject")
 
     def edit_subject(self, subject_id: str, reason: str | None = None, **fields) -> Change:
         """Change demographic fields (initials, sex, birth_date, consent_date, childbearing_potential, name, mrn)."""
@@ -281,6 +281,10 @@ class Service:
         """Mark a checklist item done / not_done (with why) / not_applicable, or ``requested``."""
         subject = self.subject(subject_id)
         self._visit_ref(subject, visit)
+        if date is None and status == "done":
+            # when it happened: the visit's date if recorded, else the day it is ticked
+            visit_record = subject.visits.get(visit)
+            date = visit_record.date if visit_record and visit_record.date else (subject.c1d1 if visit == "C1D1" else self.today)
         record = ProcedureRecord(visit, procedure, status, date, why)
         return self._update(subject_id, "tick", reason, lambda s: replace(
             s, procedures={**s.procedures, (visit, procedure): record}))
@@ -303,24 +307,22 @@ class Service:
             subjects = transfer.subjects_from_document(document)
             return self.import_subjects(subjects, source=Path(path).name)
 
-    def import_subjects(self, subjects: list[Subject], source: str = "import") -> Change:
-        existing = set(self.store.subject_ids())
-        started = self.store.count_started()
-        cap = self.protocol.enrollment_cap
-        for subject in subjects:
-            if subject.id in existing:
-                raise InputError(subject.id, "id", "a subject with this id already exists in the database")
-            check_subject(self.protocol, subject, self.today)
-            if subject.c1d1 is not None:
-                started += 1
-                if started > cap:
-                    raise InputError(subject.id, "c1d1", self._cap_message(started - 1))
-        with self.store.write(self.user, "import") as tx:
+    def import_subjects(self, subjects: list[Subject], source: str = "import", action: str = "import") -> Change:
+        """Add new subjects, all or nothing: each is checked, and the cap counted, inside the
+        write transaction, so a concurrent writer cannot slip in between check and save."""
+        with self.store.write(self.user, action) as tx:
+            existing = set(self.store.subject_ids())
+            for subject in subjects:
+                if subject.id in existing:
+                    raise InputError(subject.id, "id", "a subject with this id already exists in the database")
+                check_subject(self.protocol, subject, self.today)
+            self._check_cap([s for s in subjects if s.c1d1 is not None])
             for subject in subjects:
                 self._save(tx, subject)
-                tx.audit(subject.id, "subject", None, transfer.subject_to_json(subject), action="import")
-            tx.audit(None, "import", None, f"{len(subjects)} subjects from {source}")
-        return Change("import", tuple(s.id for s in subjects))
+                tx.audit(subject.id, "subject", None, transfer.subject_to_json(subject))
+            if action == "import":
+                tx.audit(None, "import", None, f"{len(subjects)} subjects from {source}")
+        return Change(action, tuple(s.id for s in subjects))
 
     def export_document(self) -> dict:
         return {"format": transfer.FORMAT, "study": self.protocol.code,
@@ -347,34 +349,35 @@ class Service:
             raise InputError(subject.id, "visit", f"{visit!r} is not a visit of this protocol")
         return ref
 
-    def _cap_message(self, started: int) -> str:
+    def _check_cap(self, starting: list[Subject]) -> None:
+        """The cap counts everyone who ever started cycle 1, already stored or starting now."""
+        started = self.store.count_started()
         cap = self.protocol.enrollment_cap
-        return (f"enrollment is full: {started} of {cap} subjects have already started cycle 1 "
-                f"(the protocol's cap is {cap}); nothing was saved")
-
-    def _check(self, subject: Subject, started_before: dt.date | None) -> None:
-        check_subject(self.protocol, subject, self.today)
-        if subject.c1d1 is not None and started_before is None:
-            started = self.store.count_started()
-            if started >= self.protocol.enrollment_cap:
-                raise InputError(subject.id, "c1d1", self._cap_message(started))
+        for subject in starting:
+            if started >= cap:
+                raise InputError(subject.id, "c1d1", f"enrollment is full: {started} of {cap} subjects have "
+                                 f"already started cycle 1 (the protocol's cap is {cap}); nothing was saved")
+            started += 1
 
     def _update(self, subject_id: str, action: str, reason: str | None, apply) -> Change:
-        old = self.subject(subject_id)
-        try:
-            new = apply(old)
-        except TypeError as exc:  # an unknown field name reached replace()
-            raise InputError(subject_id, "", str(exc)) from None
-        diffs = _diff(transfer.subject_to_json(old), transfer.subject_to_json(new))
-        if not diffs:
-            return Change(action, ())
-        corrections = [d for d in diffs if d[1] is not None]
-        if corrections and not (reason and reason.strip()):
-            field_name = corrections[0][0]
-            raise InputError(subject_id, field_name, f"already recorded as {_show(corrections[0][1])}: "
-                             "a correction needs a reason (--reason)")
-        self._check(new, started_before=old.c1d1)
+        """Change one subject's facts: load, apply, check and save in one write transaction."""
         with self.store.write(self.user, action) as tx:
+            old = self.subject(subject_id)
+            try:
+                new = apply(old)
+            except TypeError as exc:  # an unknown field name reached replace()
+                raise InputError(subject_id, "", str(exc)) from None
+            diffs = _diff(transfer.subject_to_json(old), transfer.subject_to_json(new))
+            if not diffs:
+                return Change(action, ())
+            corrections = [d for d in diffs if d[1] is not None]
+            if corrections and not (reason and reason.strip()):
+                field_name = corrections[0][0]
+                raise InputError(subject_id, field_name, f"already recorded as {_show(corrections[0][1])}: "
+                                 "a correction needs a reason (--reason)")
+            check_subject(self.protocol, new, self.today)
+            if old.c1d1 is None and new.c1d1 is not None:
+                self._check_cap([new])
             self._save(tx, new)
             for field_name, before, after in diffs:
                 tx.audit(subject_id, field_name, before, after, reason if before is not None else None)

@@ -9,6 +9,7 @@ an import can never disagree on what is allowed. Each problem is an
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 from coordinator.errors import InputError
@@ -57,8 +58,10 @@ def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> None:
         if s.c1d1 is not None:
             raise fail("c1d1", "a subject who failed screening cannot start cycle 1")
 
-    if s.c1d1 is not None and s.c1d1 <= s.consent_date:
-        raise fail("c1d1", f"{s.c1d1.isoformat()} must be after the consent date {s.consent_date.isoformat()}")
+    if s.c1d1 is not None:
+        if s.c1d1 <= s.consent_date:
+            raise fail("c1d1", f"{s.c1d1.isoformat()} must be after the consent date {s.consent_date.isoformat()}")
+        not_future("c1d1", s.c1d1)  # recording cycle 1 day 1 is recording the first dose
 
     if s.last_dose is not None:
         if s.c1d1 is None:
@@ -80,13 +83,21 @@ def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> None:
         not_future(f"events.{kind}", day)
 
     end = study_end(protocol, s)
+    if end is not None:
+        after_end = [("c1d1", s.c1d1), ("last_dose", s.last_dose)]
+        after_end += [(f"events.{k}", d) for k, d in s.events.items() if not protocol.events[k].ends_study]
+        after_end += [(f"procedures.{p.visit}.{p.procedure}", p.date) for p in s.procedures.values()]
+        for field, day in after_end:
+            if day is not None and day > end:
+                raise fail(field, f"{day.isoformat()} is after the subject left the study ({end.isoformat()})")
     _check_visits(protocol, s, today, end, fail, not_future)
     _check_procedures(protocol, s, fail, not_future)
 
     if s.steroid is not None:
         if s.steroid.drug not in protocol.steroids:
             raise fail("steroid.drug", f"{s.steroid.drug!r} must be one of: {', '.join(protocol.steroids)}")
-        if not s.steroid.dose_mg or s.steroid.dose_mg <= 0 or s.steroid.dose_mg > 1000:
+        dose = s.steroid.dose_mg
+        if not isinstance(dose, (int, float)) or not math.isfinite(dose) or not 0 < dose <= 1000:
             raise fail("steroid.dose_mg", "must be a positive dose in mg")
         if not s.steroid.days or any(d < 1 or d > protocol.cycle_length_days for d in s.steroid.days):
             raise fail("steroid.days", f"must be cycle days from 1 to {protocol.cycle_length_days}")
@@ -109,6 +120,8 @@ def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> None:
 
 
 def _check_visits(protocol: Protocol, s: Subject, today, end, fail, not_future) -> None:
+    recorded_cycles = {1} | {ref.cycle for code, record in s.visits.items()
+                             if (ref := protocol.parse_visit(code)) is not None and ref.kind == "cycle"}
     for code, record in s.visits.items():
         field = f"visits.{code}"
         ref = protocol.parse_visit(code)
@@ -133,12 +146,21 @@ def _check_visits(protocol: Protocol, s: Subject, today, end, fail, not_future) 
         if ref.kind == "cycle":
             if s.c1d1 is None:
                 raise fail(field, "cycle visits need cycle 1 day 1 to be recorded first")
+            if ref.day == 1 and day is not None and s.last_dose is not None and day > s.last_dose:
+                raise fail(field, f"cycle {ref.cycle} cannot start on {day.isoformat()}, after the last dose ({s.last_dose.isoformat()})")
             if code == "C1D1":
                 if record.date != s.c1d1:
                     raise fail(field, "cycle 1 day 1 is the first dose: record it as the subject's c1d1")
                 continue
             if day is not None and day <= s.c1d1:
                 raise fail(field, f"{day.isoformat()} is not after cycle 1 day 1 ({s.c1d1.isoformat()})")
+            # A mistyped cycle (C22D1 for C2D22, C99999D1) must not silently rebuild the plan:
+            # no cycle is shorter than half its nominal length, and a missed one must be listed already.
+            if day is not None and ref.cycle > 1 + (day - s.c1d1).days // max(1, protocol.cycle_length_days // 2):
+                raise fail(field, f"cycle {ref.cycle} cannot have been reached by {day.isoformat()}, "
+                           f"{(day - s.c1d1).days} days after cycle 1 day 1")
+            if day is None and ref.cycle > max(protocol.evaluation_cycles, max(recorded_cycles - {ref.cycle}, default=1) + 1):
+                raise fail(field, f"cycle {ref.cycle} is not in the schedule yet")
         elif ref.kind in ("eot", "follow_up"):
             if s.last_dose is None:
                 raise fail(field, "is after treatment: record the last dose first")
@@ -174,9 +196,17 @@ def _check_order(protocol: Protocol, s: Subject, end, fail) -> None:
             if record.date <= before:
                 raise fail(f"visits.{code}", f"cycle {v.cycle} cannot start on {record.date.isoformat()}, "
                            f"not after cycle {v.cycle - 1} day 1 ({before.isoformat()})")
-        elif v.day > 1 and record.date <= anchor(f"C{v.cycle}D1"):
-            raise fail(f"visits.{code}", f"{record.date.isoformat()} is not after cycle {v.cycle} day 1 "
-                       f"({anchor(f'C{v.cycle}D1').isoformat()})")
+        elif v.day > 1:
+            if record.date <= anchor(f"C{v.cycle}D1"):
+                raise fail(f"visits.{code}", f"{record.date.isoformat()} is not after cycle {v.cycle} day 1 "
+                           f"({anchor(f'C{v.cycle}D1').isoformat()})")
+            following = s.visits.get(f"C{v.cycle + 1}D1")
+            if following is not None and following.date is not None and record.date >= following.date:
+                raise fail(f"visits.{code}", f"{record.date.isoformat()} is not before cycle {v.cycle + 1} "
+                           f"started ({following.date.isoformat()})")
+    for code, proc_id in s.procedures:
+        if code not in plan:
+            raise fail(f"procedures.{code}.{proc_id}", f"visit {code} is not in this subject's schedule")
 
 
 def _check_procedures(protocol: Protocol, s: Subject, fail, not_future) -> None:

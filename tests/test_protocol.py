@@ -133,3 +133,13 @@ def test_protocol_that_is_not_toml(tmp_path):
 def test_missing_protocol_file(tmp_path):
     with pytest.raises(ProtocolError, match="no such file"):
         protocol_mod.load(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("change, field, words", [
+    (('label = "Progression follow-up {n}"', 'label = "Progression follow-up {x}"'), "follow_up[1].label", "bad placeholder"),
+    (('label = "Cycle {cycle} Day 8"', 'label = "Cycle {cycle} Day {"'), "cycle_visits[2].label", "bad placeholder"),
+    (("equals = true", 'equals = "yes"'), "conditions.fcbp.equals", "true or false"),
+])
+def test_protocol_labels_and_condition_values(tmp_path, change, field, words):
+    error = broken(change, tmp_path)
+    assert (error.field, words in error.problem) == (field, True)

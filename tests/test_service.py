@@ -245,3 +245,46 @@ def test_due_query_agrees_with_the_engine(tmp_path, protocol):
             expected.sort(key=lambda e: (rank[e[2]], -e[3] if e[2] == "overdue" else e[3], e[4], e[0], e[1]))
             got = [(i.subject, i.visit, i.status, i.days, i.target) for i in svc.due(on, days)]
             assert got == expected, on
+
+
+def test_tick_date_defaults_to_the_visit_date_else_today(enrolled):
+    s = enrolled
+    s.record_visit("101-001", "C1D8", d("2025-03-10"))
+    s.tick("101-001", "C1D8", "hematology")
+    s.tick("101-001", "C1D15", "hematology")
+    assert s.subject("101-001").procedures[("C1D8", "hematology")].date == d("2025-03-10")
+    assert s.subject("101-001").procedures[("C1D15", "hematology")].date == TODAY
+
+
+def test_screening_item_of_unknown_date_is_not_taken_as_valid(service, tmp_path):
+    doc = {"format": "coordinator-subjects/1", "subjects": [{
+        "id": "101-001", "initials": "AB", "sex": "F", "childbearing_potential": True, "birth_date": "1960-01-01",
+        "consent_date": "2025-02-10", "c1d1": "2025-03-03",
+        "procedures": [{"visit": "SCR", "procedure": "pregnancy_test_screening", "status": "done"}]}]}
+    path = tmp_path / "in.json"
+    import json
+    path.write_text(json.dumps(doc))
+    service.import_file(path)
+    item = {i.id: i for i in service.checklist("101-001", "SCR").items}["pregnancy_test_screening"]
+    assert item.status == "pending" and "unrecorded date" in item.note
+
+
+def test_no_such_subject_and_visit_outside_the_plan(enrolled):
+    with pytest.raises(InputError) as info:
+        enrolled.timeline("999-999")
+    assert (info.value.subject, info.value.field) == ("999-999", "subject")
+    with pytest.raises(InputError, match="C30D22 is not in this subject's schedule"):
+        enrolled.checklist("101-001", "C30D22")
+    with pytest.raises(InputError, match="PDFU1 is not in this subject's schedule"):
+        enrolled.tick("101-001", "PDFU1", "spep")
+
+
+def test_facts_after_leaving_the_study_are_refused(service):
+    service.add_subject(make_subject())
+    service.record_event("101-001", "death", d("2025-02-25"))
+    with pytest.raises(InputError, match="c1d1: 2025-03-03 is after the subject left the study"):
+        service.enroll("101-001", d("2025-03-03"))
+    with pytest.raises(InputError, match="events.progression: .* after the subject left the study"):
+        service.record_event("101-001", "progression", d("2025-03-01"))
+    with pytest.raises(InputError, match="in the future"):
+        service.add_subject(make_subject("101-002", c1d1=d("2026-02-01")))

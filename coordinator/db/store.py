@@ -93,6 +93,8 @@ class Store:
 
     def __init__(self, path: str | Path, create: bool = False, busy_timeout: float = BUSY_TIMEOUT_S):
         self.path = Path(path)
+        if self.path.is_dir():
+            raise StoreError(f"{self.path} is a folder: give the path of a database file inside it.")
         if not create and not self.path.exists():
             raise StoreError(f"There is no database at {self.path}. Create one with 'coordinator init' or 'coordinator demo'.")
         if create and self.path.exists():
@@ -105,16 +107,27 @@ class Store:
             self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA synchronous = FULL")
-            if create:
-                self.db.enable_wal()
-            else:
-                self._check_ours()
-                if self.db.journal_mode != "wal":
+            try:
+                if create:
                     self.db.enable_wal()
-            self._migrate()
+                else:
+                    self._check_ours()
+                    if self.db.journal_mode != "wal":
+                        self.db.enable_wal()
+                self._migrate()
+            except BaseException:
+                if create:
+                    self.discard()
+                raise
 
     def close(self) -> None:
         self.db.close()
+
+    def discard(self) -> None:
+        """Close and delete a database this process has just created (its set-up failed)."""
+        self.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     # -- transactions ------------------------------------------------------------
     @contextlib.contextmanager
@@ -333,7 +346,8 @@ def _explain(exc: sqlite3.Error, path: Path, doing: str) -> str:
     if name.startswith("SQLITE_CORRUPT") or "malformed" in text:
         return f"The database {path} is damaged. {nothing} Restore it from a backup."
     if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
-        return f"Cannot open {path}: the folder does not exist or is not accessible."
+        return (f"Cannot open {path}: the folder does not exist, or the file or its folder cannot be "
+                f"written (a read-only disk or folder?).")
     if name.startswith("SQLITE_IOERR") or "disk i/o error" in text:
         return f"The disk holding {path} reported an error. {nothing} Check the drive and try again."
     raise exc

@@ -114,3 +114,44 @@ def test_newer_schema_is_refused(service, db_path):
     service.close()
     with pytest.raises(StoreError, match="newer version of coordinator"):
         Service.open(db_path)
+
+
+def test_a_second_writer_waits_or_fails_cleanly_never_loses_a_change(enrolled, db_path):
+    """Alice's change is read, checked and saved in one transaction; Bob, writing meanwhile,
+    gets a clear 'in use' message instead of having his change silently overwritten."""
+    bob = Service.open(db_path, user="bob", today=TODAY)
+    bob.store.db.execute("PRAGMA busy_timeout = 50")
+    outcome = {}
+
+    def alice_change(subject):
+        try:
+            bob.record_visit("101-001", "C1D15", d("2025-03-17"))
+        except StoreError as exc:
+            outcome["bob"] = str(exc)
+        from dataclasses import replace
+        from coordinator.model import VisitRecord
+        return replace(subject, visits={**subject.visits, "C1D8": VisitRecord("C1D8", d("2025-03-10"))})
+
+    enrolled._update("101-001", "record_visit", None, alice_change)
+    assert "in use by another program" in outcome["bob"]
+    visits = enrolled.subject("101-001").visits
+    assert "C1D8" in visits and "C1D15" not in visits
+    assert [r.field for r in enrolled.audit("101-001")][-1] == "visits.C1D8"
+    bob.record_visit("101-001", "C1D15", d("2025-03-17"))  # after Alice: based on her saved facts
+    assert set(enrolled.subject("101-001").visits) == {"C1D8", "C1D15"}
+
+
+def test_a_folder_is_not_a_database(tmp_path):
+    with pytest.raises(StoreError, match="is a folder"):
+        Service.open(tmp_path)
+
+
+def test_failed_creation_leaves_no_half_made_file(tmp_path, monkeypatch):
+    from coordinator.db import store
+
+    def broken(self, key, value):
+        raise sqlite3.OperationalError("database or disk is full")
+    monkeypatch.setattr(store.Transaction, "set_meta", broken)
+    with pytest.raises(StoreError, match="full"):
+        Service.create(tmp_path / "new.db")
+    assert list(tmp_path.iterdir()) == []

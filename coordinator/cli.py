@@ -299,8 +299,7 @@ def cmd_protocol(args) -> int:
     else:
         protocol = protocol_mod.load()
     if args.json:
-        data = dataclasses.asdict(protocol)
-        data.pop("text")
+        data = {k: v for k, v in dataclasses.asdict(protocol).items() if k != "text" and not k.startswith("_")}
         _print_json(data)
         return 0
     print(f"{protocol.code}: {protocol.title}")

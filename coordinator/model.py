@@ -72,3 +72,22 @@ class Subject:
             if change.drug == drug and change.from_cycle <= cycle:
                 level = change.level
         return level
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """One line of the due list."""
+
+    subject: str
+    visit: str
+    label: str
+    target: dt.date
+    window_start: dt.date
+    window_end: dt.date
+    status: str  # overdue, due, upcoming
+    days: int  # overdue: days late; due: days until the window closes; upcoming: days until it opens
+
+    def as_json(self) -> dict:
+        return {"subject": self.subject, "visit": self.visit, "label": self.label,
+                "target": self.target.isoformat(), "window_start": self.window_start.isoformat(),
+                "window_end": self.window_end.isoformat(), "status": self.status}

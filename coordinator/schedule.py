@@ -99,6 +99,13 @@ def _record(subject: Subject, code: str) -> tuple[dt.date | None, bool]:
     return record.date, record.missed
 
 
+def latest_number(protocol: Protocol, subject: Subject, group: str) -> int:
+    """The highest cycle (group "cycle") or visit number of a numbered group (PDFU, UNS) recorded, else 0."""
+    numbers = [ref.cycle if group == "cycle" else ref.number
+               for code in subject.visits if (ref := protocol.parse_visit(code)) is not None and ref.group == group]
+    return max(numbers, default=0)
+
+
 def _screening(protocol: Protocol, subject: Subject) -> PlannedVisit:
     scr = protocol.screening
     if subject.c1d1 is not None:
@@ -110,10 +117,7 @@ def _screening(protocol: Protocol, subject: Subject) -> PlannedVisit:
 
 
 def _cycles(protocol: Protocol, subject: Subject) -> list[PlannedVisit]:
-    last_recorded = max(
-        (ref.cycle for code in subject.visits if (ref := protocol.parse_visit(code)) and ref.kind == "cycle"),
-        default=0,
-    )
+    last_recorded = latest_number(protocol, subject, "cycle")
     wanted = max(protocol.evaluation_cycles, last_recorded + 1)
     last_dose = subject.last_dose
     visits: list[PlannedVisit] = []
@@ -153,10 +157,7 @@ def _end_of_treatment(protocol: Protocol, subject: Subject) -> PlannedVisit:
 def _track(protocol: Protocol, subject: Subject, track, anchor: dt.date) -> list[PlannedVisit]:
     stops = [subject.events[e] for e in track.stops_on if e in subject.events]
     stop = min(stops) if stops else None
-    last_recorded = max(
-        (ref.number for code in subject.visits if (ref := protocol.parse_visit(code)) and ref.group == track.code),
-        default=0,
-    )
+    last_recorded = latest_number(protocol, subject, track.code)
     horizon = add_months(anchor, track.horizon_months)
     visits = []
     number = 1

@@ -23,9 +23,9 @@ from coordinator.checklist import ChecklistItem, ScreeningCheck, screening_check
 from coordinator.dates import iso
 from coordinator.db.store import AuditRow, Store, Transaction
 from coordinator.errors import CoordinatorError, InputError, StoreError
-from coordinator.model import DoseChange, ProcedureRecord, Steroid, Subject, VisitRecord
+from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord
 from coordinator.protocol import Protocol
-from coordinator.schedule import PlannedVisit, build_plan, current_cycle_day, subject_status
+from coordinator.schedule import PlannedVisit, build_plan, current_cycle_day, latest_number, subject_status
 from coordinator.validation import check_subject
 
 # Bump when the schedule rules change: every cached plan is then rebuilt on open.
@@ -38,22 +38,6 @@ class Change:
 
     action: str
     subject_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class DueItem:
-    subject: str
-    visit: str
-    label: str
-    target: dt.date
-    window_start: dt.date
-    window_end: dt.date
-    status: str  # overdue, due, upcoming
-    days: int  # overdue: days late; due: days until the window closes; upcoming: days until it opens
-
-    def as_json(self) -> dict:
-        return {"subject": self.subject, "visit": self.visit, "label": self.label, "target": iso(self.target),
-                "window_start": iso(self.window_start), "window_end": iso(self.window_end), "status": self.status}
 
 
 @dataclass(frozen=True)
@@ -180,10 +164,7 @@ class Service:
         if days < 0:
             raise InputError(None, "days", "must be 0 or more")
         on = on or self.today
-        rows = self.store.due_rows(on, on + dt.timedelta(days=days))
-        parse = dt.date.fromisoformat
-        return [DueItem(sid, code, label, parse(target), parse(start), parse(end), status, n)
-                for sid, code, label, target, start, end, status, n in rows]
+        return self.store.due(on, on + dt.timedelta(days=days))
 
     def timeline(self, subject_id: str, on: dt.date | None = None) -> Timeline:
         on = on or self.today
@@ -269,9 +250,7 @@ class Service:
     def add_unscheduled(self, subject_id: str, date: dt.date, notes: str = "") -> tuple[Change, str]:
         subject = self.subject(subject_id)
         prefix = self.protocol.unscheduled_code
-        numbers = [ref.number for code in subject.visits
-                   if (ref := self.protocol.parse_visit(code)) and ref.kind == "unscheduled"]
-        code = f"{prefix}{max(numbers, default=0) + 1}"
+        code = f"{prefix}{latest_number(self.protocol, subject, prefix) + 1}"
         change = self._update(subject_id, "unscheduled_visit", None, lambda s: replace(
             s, visits={**s.visits, code: VisitRecord(code, date, False, "", notes)}))
         return change, code

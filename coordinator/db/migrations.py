@@ -82,6 +82,8 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             visit TEXT NOT NULL,
             label TEXT NOT NULL,
             kind TEXT NOT NULL,
+            cycle INTEGER NOT NULL,
+            day INTEGER NOT NULL,
             target TEXT NOT NULL,
             window_start TEXT NOT NULL,
             window_end TEXT NOT NULL,

@@ -23,7 +23,7 @@ import sqlite_utils
 from coordinator.dates import iso
 from coordinator.db.migrations import MIGRATIONS
 from coordinator.errors import StoreError
-from coordinator.model import DoseChange, ProcedureRecord, Steroid, Subject, VisitRecord
+from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord
 from coordinator.schedule import PlannedVisit
 
 DB_FORMAT = "coordinator-db/1"
@@ -78,10 +78,10 @@ class Transaction:
     def save_plan(self, subject_id: str, plan: list[PlannedVisit]) -> None:
         self.db.execute("DELETE FROM plan WHERE subject_id = ?", (subject_id,))
         self.db.conn.executemany(
-            "INSERT INTO plan (subject_id, seq, visit, label, kind, target, window_start, window_end, date, missed, cancelled_from)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(subject_id, i, v.code, v.label, v.kind, iso(v.target), iso(v.window_start), iso(v.window_end),
-              iso(v.date), int(v.missed), iso(v.cancelled_from)) for i, v in enumerate(plan)],
+            "INSERT INTO plan (subject_id, seq, visit, label, kind, cycle, day, target, window_start, window_end,"
+            " date, missed, cancelled_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(subject_id, i, v.code, v.label, v.kind, v.cycle, v.day, iso(v.target), iso(v.window_start),
+              iso(v.window_end), iso(v.date), int(v.missed), iso(v.cancelled_from)) for i, v in enumerate(plan)],
         )
 
     def set_meta(self, key: str, value: str) -> None:
@@ -227,8 +227,8 @@ class Store:
         rows = self.db.execute(f"SELECT {_PLAN_COLUMNS} FROM plan WHERE subject_id = ? ORDER BY seq", (subject_id,))
         return [_planned(row[1:]) for row in rows]
 
-    def due_rows(self, on: dt.date, horizon: dt.date) -> list[tuple]:
-        """(subject, visit, label, target, window_start, window_end, status, days), most urgent first.
+    def due(self, on: dt.date, horizon: dt.date) -> list[DueItem]:
+        """The due list, most urgent first.
 
         Reads only plan rows that can be open on ``on`` (three small indexes: open
         visits, visits done after ``on``, visits cancelled after ``on``) and gives
@@ -259,7 +259,9 @@ class Store:
              ORDER BY rank, CASE rank WHEN 0 THEN -days ELSE days END, target, subject_id, visit
         """
         with self._translating("read"):
-            return self.db.execute(sql, {"d": iso(on), "h": iso(horizon)}).fetchall()
+            rows = self.db.execute(sql, {"d": iso(on), "h": iso(horizon)}).fetchall()
+        return [DueItem(sid, code, label, _date(target), _date(start), _date(end), status, days)
+                for sid, code, label, target, start, end, status, days in rows]
 
     def audit_rows(self, subject_id: str | None = None) -> list[AuditRow]:
         where, params = ("WHERE subject_id = ?", (subject_id,)) if subject_id else ("", ())
@@ -267,14 +269,11 @@ class Store:
         return [AuditRow(*row) for row in rows]
 
 
-_PLAN_COLUMNS = "subject_id, visit, label, kind, target, window_start, window_end, date, missed, cancelled_from"
+_PLAN_COLUMNS = "subject_id, visit, label, kind, cycle, day, target, window_start, window_end, date, missed, cancelled_from"
 
 
 def _planned(row) -> PlannedVisit:
-    code, label, kind, target, start, end, date, missed, cancelled = row
-    cycle = day = 0
-    if kind == "cycle":
-        cycle, day = (int(x) for x in code[1:].split("D"))
+    code, label, kind, cycle, day, target, start, end, date, missed, cancelled = row
     return PlannedVisit(code, label, kind, _date(target), _date(start), _date(end), _date(date), bool(missed),
                         _date(cancelled), cycle, day)
 

@@ -105,7 +105,8 @@ def _walk(protocol: Protocol, subject: Subject, story: Story, until: dt.date, to
     """Record each visit whose target has come (up to ``until``), one at a time, re-planning each time."""
     while True:
         plan = build_plan(protocol, subject)
-        todo = [v for v in plan if v.kind in ("cycle", "eot", "follow_up") and v.date is None and not v.missed
+        kinds = ("eot", "follow_up") if subject.last_dose is not None else ("cycle",)
+        todo = [v for v in plan if v.kind in kinds and v.date is None and not v.missed
                 and v.cancelled_from is None and v.code not in subject.visits and v.code != story.skip]
         todo = [v for v in todo if v.target < until or (v.kind == "eot" and v.window_start < until - dt.timedelta(days=14))]
         if not todo:
@@ -121,7 +122,7 @@ def _walk(protocol: Protocol, subject: Subject, story: Story, until: dt.date, to
             date = visit.window_start + dt.timedelta(days=rng.randint(7, 14))
         elif visit.window_end > visit.window_start:
             date = visit.target + dt.timedelta(days=rng.choice([-1, 0, 0, 0, 1]))
-        date = min(date, today)
+        date = min(date, until)
         subject = _do_visit(protocol, subject, visit.code, date)
 
 

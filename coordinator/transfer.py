@@ -234,16 +234,21 @@ def subject_to_json(s: Subject) -> dict:
     if s.visits:
         out["visits"] = [_visit_json(v) for v in sorted(s.visits.values(), key=lambda v: (v.date or s.consent_date, v.visit))]
     if s.procedures:
-        out["procedures"] = [
-            {k: v for k, v in (("visit", p.visit), ("procedure", p.procedure), ("status", p.status),
-                               ("date", iso(p.date)), ("reason", p.reason)) if v}
-            for p in sorted(s.procedures.values(), key=lambda p: (p.visit, p.procedure))
-        ]
+        out["procedures"] = [_procedure_json(s.procedures[key]) for key in sorted(s.procedures)]
     if s.last_dose is not None:
         out["last_dose"] = iso(s.last_dose)
         out["end_of_treatment_reason"] = s.end_of_treatment_reason
     if s.events:
         out["events"] = [{"type": t, "date": iso(d)} for t, d in sorted(s.events.items(), key=lambda e: e[1])]
+    return out
+
+
+def _procedure_json(p: ProcedureRecord) -> dict:
+    out = {"visit": p.visit, "procedure": p.procedure, "status": p.status}
+    if p.date is not None:
+        out["date"] = p.date.isoformat()
+    if p.reason:
+        out["reason"] = p.reason
     return out
 
 

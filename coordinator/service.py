@@ -291,13 +291,14 @@ class Service:
         write transaction, so a concurrent writer cannot slip in between check and save."""
         with self.store.write(self.user, action) as tx:
             existing = set(self.store.subject_ids())
+            plans = []
             for subject in subjects:
                 if subject.id in existing:
                     raise InputError(subject.id, "id", "a subject with this id already exists in the database")
-                check_subject(self.protocol, subject, self.today)
+                plans.append(check_subject(self.protocol, subject, self.today))
             self._check_cap([s for s in subjects if s.c1d1 is not None])
-            for subject in subjects:
-                self._save(tx, subject)
+            for subject, plan in zip(subjects, plans):
+                self._save(tx, subject, plan)
                 tx.audit(subject.id, "subject", None, transfer.subject_to_json(subject))
             if action == "import":
                 tx.audit(None, "import", None, f"{len(subjects)} subjects from {source}")
@@ -354,17 +355,17 @@ class Service:
                 field_name = corrections[0][0]
                 raise InputError(subject_id, field_name, f"already recorded as {_show(corrections[0][1])}: "
                                  "a correction needs a reason (--reason)")
-            check_subject(self.protocol, new, self.today)
+            plan = check_subject(self.protocol, new, self.today)
             if old.c1d1 is None and new.c1d1 is not None:
                 self._check_cap([new])
-            self._save(tx, new)
+            self._save(tx, new, plan)
             for field_name, before, after in diffs:
                 tx.audit(subject_id, field_name, before, after, reason if before is not None else None)
         return Change(action, (subject_id,))
 
-    def _save(self, tx: Transaction, subject: Subject) -> None:
+    def _save(self, tx: Transaction, subject: Subject, plan: list[PlannedVisit]) -> None:
         tx.save_subject(subject)
-        tx.save_plan(subject.id, build_plan(self.protocol, subject))
+        tx.save_plan(subject.id, plan)
 
 
 def _diff(old: dict, new: dict) -> list[tuple[str, object, object]]:

@@ -15,13 +15,15 @@ import re
 from coordinator.errors import InputError
 from coordinator.model import PROCEDURE_STATUSES, Subject
 from coordinator.protocol import Protocol
-from coordinator.schedule import build_plan, study_end
+from coordinator.schedule import PlannedVisit, build_plan, study_end
 
 SUBJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 INITIALS = re.compile(r"[A-Z][A-Z-]{0,3}")
 
 
-def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> None:
+def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> list[PlannedVisit]:
+    """Raise ``InputError`` for the first problem; else return the subject's plan (the checks
+    need it, and the caller saves it rather than building it twice)."""
     sid = s.id
 
     def fail(field: str, problem: str) -> InputError:
@@ -90,7 +92,7 @@ def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> None:
         for field, day in after_end:
             if day is not None and day > end:
                 raise fail(field, f"{day.isoformat()} is after the subject left the study ({end.isoformat()})")
-    _check_visits(protocol, s, today, end, fail, not_future)
+    plan = _check_visits(protocol, s, today, end, fail, not_future)
     _check_procedures(protocol, s, fail, not_future)
 
     if s.steroid is not None:
@@ -117,6 +119,7 @@ def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> None:
         if (change.drug, change.from_cycle) in seen:
             raise fail("dose_changes", f"two changes of {drug.name} from cycle {change.from_cycle}")
         seen.add((change.drug, change.from_cycle))
+    return plan
 
 
 def _check_visits(protocol: Protocol, s: Subject, today, end, fail, not_future) -> None:
@@ -168,14 +171,15 @@ def _check_visits(protocol: Protocol, s: Subject, today, end, fail, not_future) 
                 raise fail(field, f"{day.isoformat()} is before the last dose ({s.last_dose.isoformat()})")
         elif ref.kind == "screening" and day is not None and s.c1d1 is not None and day >= s.c1d1:
             raise fail(field, f"{day.isoformat()} is not before cycle 1 day 1 ({s.c1d1.isoformat()})")
-    _check_order(protocol, s, end, fail)
+    return _check_order(protocol, s, end, fail)
 
 
-def _check_order(protocol: Protocol, s: Subject, end, fail) -> None:
+def _check_order(protocol: Protocol, s: Subject, end, fail) -> list[PlannedVisit]:
     """Dates must fit the plan they make: a cycle starts after the previous cycle's day 1 (actual,
     else target), a cycle's later visits come after its day 1, and no visit after the subject
     left the study can have been missed."""
-    plan = {v.code: v for v in build_plan(protocol, s)}
+    planned = build_plan(protocol, s)
+    plan = {v.code: v for v in planned}
 
     def anchor(code: str):
         v = plan[code]
@@ -207,6 +211,7 @@ def _check_order(protocol: Protocol, s: Subject, end, fail) -> None:
     for code, proc_id in s.procedures:
         if code not in plan:
             raise fail(f"procedures.{code}.{proc_id}", f"visit {code} is not in this subject's schedule")
+    return planned
 
 
 def _check_procedures(protocol: Protocol, s: Subject, fail, not_future) -> None:

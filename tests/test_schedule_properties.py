@@ -304,20 +304,9 @@ def subjects(draw, started: bool | None = None, stopped: bool | None = None, eve
         subject = with_visit(subject, "SCR", consent + D(draw(st.integers(0, c1_offset - 1))))
 
     # cycle visits, in cycle/day order, each near the target the engine gives it
-    skipped: set[str] = set()
-    for _ in range(draw(st.integers(0, 30))):
-        todo = sorted((v for v in plan_of(subject) if v.kind == "cycle" and v.code != "C1D1"
-                       and v.code not in subject.visits and v.code not in skipped), key=lambda v: (v.cycle, v.day))
-        if not todo:
-            break
-        visit = todo[0]
-        action = draw(ACTIONS)
-        if action == "skip":
-            skipped.add(visit.code)
-        elif action == "missed":
-            subject = with_visit(subject, visit.code, missed=True)
-        else:
-            subject = with_visit(subject, visit.code, visit.target + D(draw(OFFSETS)))
+    subject = _record_some(
+        draw, subject, 30, lambda v: v.kind == "cycle" and v.code != "C1D1",
+        lambda v: v.target + D(draw(OFFSETS)), order=lambda v: (v.cycle, v.day))
 
     if stopped is None:
         stopped = draw(st.booleans())
@@ -330,22 +319,29 @@ def subjects(draw, started: bool | None = None, stopped: bool | None = None, eve
             subject = with_visit(subject, "EOT", last_dose + D(draw(st.integers(0, 40))))
         elif eot == "missed":
             subject = with_visit(subject, "EOT", missed=True)
-        skipped = set()
-        for _ in range(draw(st.integers(0, 10))):
-            todo = [v for v in plan_of(subject) if v.kind == "follow_up"
-                    and v.code not in subject.visits and v.code not in skipped]
-            if not todo:
-                break
-            visit = todo[0]
-            action = draw(ACTIONS)
-            if action == "skip":
-                skipped.add(visit.code)
-            elif action == "missed":
-                subject = with_visit(subject, visit.code, missed=True)
-            else:
-                day = max(last_dose, visit.target + D(draw(st.integers(-20, 20))))
-                subject = with_visit(subject, visit.code, day)
+        subject = _record_some(
+            draw, subject, 10, lambda v: v.kind == "follow_up",
+            lambda v: max(last_dose, v.target + D(draw(st.integers(-20, 20)))))
     return _add_events_and_unscheduled(draw, subject, events, ending)
+
+
+def _record_some(draw, subject, most: int, wanted, day_of, order=None):
+    """Walk the subject's plan: each next unrecorded visit that ``wanted`` is done on ``day_of(visit)``,
+    missed, or skipped (left unrecorded), up to ``most`` steps."""
+    skipped: set[str] = set()
+    for _ in range(draw(st.integers(0, most))):
+        todo = [v for v in plan_of(subject) if wanted(v) and v.code not in subject.visits and v.code not in skipped]
+        if not todo:
+            break
+        visit = min(todo, key=order) if order else todo[0]
+        action = draw(ACTIONS)
+        if action == "skip":
+            skipped.add(visit.code)
+        elif action == "missed":
+            subject = with_visit(subject, visit.code, missed=True)
+        else:
+            subject = with_visit(subject, visit.code, day_of(visit))
+    return subject
 
 
 def _add_events_and_unscheduled(draw, subject: Subject, events: bool, ending: bool) -> Subject:
@@ -477,6 +473,19 @@ def test_cycles_are_anchored_on_the_actual_day_1(subject):
                 assert cycles[(n, day)].target > day1.target
 
 
+def draw_change(data, subject, visit, earliest: int, latest: int):
+    """Record ``visit`` on a drawn day near its target, mark it missed, or remove its record."""
+    change = data.draw(st.sampled_from(["date", "missed", "remove"]))
+    if change == "date":
+        changed = with_visit(subject, visit.code, visit.target + D(data.draw(st.integers(earliest, latest))))
+    elif change == "missed":
+        changed = with_visit(subject, visit.code, missed=True)
+    else:
+        changed = without_visit(subject, visit.code)
+    assume(valid(changed))
+    return change, changed
+
+
 @PROPS
 @given(subjects(started=True), st.data())
 def test_recording_a_cycle_day_1_never_moves_earlier_visits(subject, data):
@@ -484,14 +493,7 @@ def test_recording_a_cycle_day_1_never_moves_earlier_visits(subject, data):
     day1s = [v for v in plan if v.kind == "cycle" and v.day == 1 and v.cycle >= 2]
     assume(day1s)
     visit = data.draw(st.sampled_from(day1s))
-    change = data.draw(st.sampled_from(["date", "missed", "remove"]))
-    if change == "date":
-        changed = with_visit(subject, visit.code, visit.target + D(data.draw(st.integers(-6, 14))))
-    elif change == "missed":
-        changed = with_visit(subject, visit.code, missed=True)
-    else:
-        changed = without_visit(subject, visit.code)
-    assume(valid(changed))
+    change, changed = draw_change(data, subject, visit, -6, 14)
     after = by_code(plan_of(changed))
     k = visit.cycle
     for v in plan:
@@ -530,14 +532,7 @@ def test_follow_up_records_never_move_treatment_visits(subject, data):
     follow_ups = [v for v in plan if v.kind == "follow_up"]
     assume(follow_ups)
     visit = data.draw(st.sampled_from(follow_ups))
-    change = data.draw(st.sampled_from(["date", "missed", "remove"]))
-    if change == "date":
-        changed = with_visit(subject, visit.code, visit.target + D(data.draw(st.integers(-30, 30))))
-    elif change == "missed":
-        changed = with_visit(subject, visit.code, missed=True)
-    else:
-        changed = without_visit(subject, visit.code)
-    assume(valid(changed))
+    change, changed = draw_change(data, subject, visit, -30, 30)
     after = plan_of(changed)
     group = P.parse_visit(visit.code).group
     assert [v for v in after if v.kind != "follow_up"] == [v for v in plan if v.kind != "follow_up"]

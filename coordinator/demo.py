@@ -88,21 +88,23 @@ def story_subject(protocol: Protocol, story: Story, sid: str, today: dt.date, rn
     subject = replace(subject, c1d1=day(story.c1d1))
     if story.c1d1 <= 0:
         subject = _tick_all(protocol, subject, "C1D1", day(story.c1d1))
-    stop = min([today] + ([day(story.last_dose)] if story.last_dose is not None else []))
-    subject = _walk(protocol, subject, story, stop, today, rng)
+    if story.last_dose is not None:  # every treatment visit targeted up to the last dose happened
+        subject = _walk(protocol, subject, story, day(story.last_dose) + dt.timedelta(days=1), day(story.last_dose), rng)
+    else:
+        subject = _walk(protocol, subject, story, today, today, rng)
     if story.last_dose is not None:
         subject = replace(subject, last_dose=day(story.last_dose), end_of_treatment_reason=story.eot_reason)
         events = dict((kind, day(offset)) for kind, offset in story.events)
         subject = replace(subject, events={k: v for k, v in events.items() if k not in ("death", "withdrawal")})
         end = min([today] + [d for k, d in events.items() if k in ("death", "withdrawal")])
-        subject = _walk(protocol, subject, story, end, today, rng)
+        subject = _walk(protocol, subject, story, end, end, rng)
         subject = replace(subject, events=events)
     return subject
 
 
-def _walk(protocol: Protocol, subject: Subject, story: Story, until: dt.date, today: dt.date,
+def _walk(protocol: Protocol, subject: Subject, story: Story, until: dt.date, latest: dt.date,
           rng: random.Random) -> Subject:
-    """Record each visit whose target has come (up to ``until``), one at a time, re-planning each time."""
+    """Record each visit targeted before ``until`` (on or before ``latest``), one at a time, re-planning each time."""
     while True:
         plan = build_plan(protocol, subject)
         kinds = ("eot", "follow_up") if subject.last_dose is not None else ("cycle",)
@@ -122,8 +124,7 @@ def _walk(protocol: Protocol, subject: Subject, story: Story, until: dt.date, to
             date = visit.window_start + dt.timedelta(days=rng.randint(7, 14))
         elif visit.window_end > visit.window_start:
             date = visit.target + dt.timedelta(days=rng.choice([-1, 0, 0, 0, 1]))
-        date = min(date, until)
-        subject = _do_visit(protocol, subject, visit.code, date)
+        subject = _do_visit(protocol, subject, visit.code, min(date, latest))
 
 
 def _do_visit(protocol: Protocol, subject: Subject, code: str, date: dt.date) -> Subject:

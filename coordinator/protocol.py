@@ -270,8 +270,8 @@ class Protocol:
         return procedure_id in ids
 
 
-_CYCLE_CODE = re.compile(r"C([1-9][0-9]*)D([1-9][0-9]*)")
-_NUMBERED_CODE = re.compile(r"([A-Z]+)([0-9]+)")
+_CYCLE_CODE = re.compile(r"C([1-9][0-9]{0,2})D([1-9][0-9]?)")  # cycles 1-999, days 1-99
+_NUMBERED_CODE = re.compile(r"([A-Z]+)([0-9]{1,3})")  # PDFU1 .. PDFU999
 _CYCLE_PATTERN = re.compile(r"C(\*|[1-9][0-9]*\+?)D([1-9][0-9]*)")
 _ID = re.compile(r"[a-z][a-z0-9_]*")
 _CODE = re.compile(r"[A-Z][A-Z0-9]*")

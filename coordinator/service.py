@@ -26,7 +26,7 @@ from coordinator.errors import CoordinatorError, InputError, StoreError
 from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord
 from coordinator.protocol import Protocol
 from coordinator.schedule import PlannedVisit, build_plan, current_cycle_day, latest_number, subject_status
-from coordinator.validation import check_subject
+from coordinator.validation import awaiting_first_dose, check_subject, not_scheduled
 
 # Bump when the schedule rules change: every cached plan is then rebuilt on open.
 ENGINE_VERSION = "1"
@@ -164,7 +164,11 @@ class Service:
         if days < 0:
             raise InputError(None, "days", "must be 0 or more")
         on = on or self.today
-        return self.store.due(on, on + dt.timedelta(days=days))
+        try:
+            horizon = on + dt.timedelta(days=days)
+        except OverflowError:
+            raise InputError(None, "days", f"{days} days after {on.isoformat()} is past the end of the calendar") from None
+        return self.store.due(on, horizon)
 
     def timeline(self, subject_id: str, on: dt.date | None = None) -> Timeline:
         on = on or self.today
@@ -176,10 +180,12 @@ class Service:
     def checklist(self, subject_id: str, visit: str) -> Checklist:
         subject = self.subject(subject_id)
         ref = self._visit_ref(subject, visit)
-        planned = {v.code: v for v in self.store.plan(subject_id)}
-        if visit not in planned:
-            raise InputError(subject_id, "visit", f"{visit} is not in this subject's schedule")
-        return Checklist(subject.id, visit, planned[visit].label, visit_checklist(self.protocol, subject, ref))
+        labels = {v.code: v.label for v in self.store.plan(subject_id)}
+        if visit == "C1D1" and awaiting_first_dose(subject):
+            labels[visit] = self.protocol.cycle_visits[0].label.format(cycle=1, day=1)
+        if visit not in labels:
+            raise InputError(subject_id, "visit", not_scheduled(self.protocol, visit))
+        return Checklist(subject.id, visit, labels[visit], visit_checklist(self.protocol, subject, ref))
 
     def screening_checks(self, subject_id: str) -> list[ScreeningCheck]:
         return screening_checks(self.protocol, self.subject(subject_id))
@@ -260,10 +266,7 @@ class Service:
         """Mark a checklist item done / not_done (with why) / not_applicable, or ``requested``."""
         subject = self.subject(subject_id)
         self._visit_ref(subject, visit)
-        if date is None and status == "done":
-            # when it happened: the visit's date if recorded, else the day it is ticked
-            visit_record = subject.visits.get(visit)
-            date = visit_record.date if visit_record and visit_record.date else (subject.c1d1 if visit == "C1D1" else self.today)
+        # No date given: it counts as done on the visit's date (see checklist.screening_checks).
         record = ProcedureRecord(visit, procedure, status, date, why)
         return self._update(subject_id, "tick", reason, lambda s: replace(
             s, procedures={**s.procedures, (visit, procedure): record}))
@@ -350,7 +353,7 @@ class Service:
             diffs = _diff(transfer.subject_to_json(old), transfer.subject_to_json(new))
             if not diffs:
                 return Change(action, ())
-            corrections = [d for d in diffs if d[1] is not None]
+            corrections = [d for d in diffs if _is_correction(d[1], d[2])]
             if corrections and not (reason and reason.strip()):
                 field_name = corrections[0][0]
                 raise InputError(subject_id, field_name, f"already recorded as {_show(corrections[0][1])}: "
@@ -360,7 +363,7 @@ class Service:
                 self._check_cap([new])
             self._save(tx, new, plan)
             for field_name, before, after in diffs:
-                tx.audit(subject_id, field_name, before, after, reason if before is not None else None)
+                tx.audit(subject_id, field_name, before, after, reason if _is_correction(before, after) else None)
         return Change(action, (subject_id,))
 
     def _save(self, tx: Transaction, subject: Subject, plan: list[PlannedVisit]) -> None:
@@ -387,6 +390,15 @@ def _diff(old: dict, new: dict) -> list[tuple[str, object, object]]:
         else:
             out.append((key, a, b))
     return out
+
+
+def _is_correction(before, after) -> bool:
+    """Changing or removing something already recorded; adding to it (a date to a tick) is not."""
+    if before is None:
+        return False
+    if isinstance(before, dict) and isinstance(after, dict):
+        return any(after.get(key) != value for key, value in before.items())
+    return True
 
 
 def _show(value) -> str:

@@ -149,8 +149,6 @@ def _check_visits(protocol: Protocol, s: Subject, today, end, fail, not_future) 
         if ref.kind == "cycle":
             if s.c1d1 is None:
                 raise fail(field, "cycle visits need cycle 1 day 1 to be recorded first")
-            if ref.day == 1 and day is not None and s.last_dose is not None and day > s.last_dose:
-                raise fail(field, f"cycle {ref.cycle} cannot start on {day.isoformat()}, after the last dose ({s.last_dose.isoformat()})")
             if code == "C1D1":
                 if record.date != s.c1d1:
                     raise fail(field, "cycle 1 day 1 is the first dose: record it as the subject's c1d1")
@@ -174,10 +172,21 @@ def _check_visits(protocol: Protocol, s: Subject, today, end, fail, not_future) 
     return _check_order(protocol, s, end, fail)
 
 
+def awaiting_first_dose(s: Subject) -> bool:
+    """Screened (or screening) and not yet dosed: cycle 1 day 1's pre-dose checks can be ticked."""
+    return s.c1d1 is None and s.screen_failure_date is None
+
+
+def not_scheduled(protocol: Protocol, code: str) -> str:
+    ref = protocol.parse_visit(code)
+    if ref is not None and ref.kind in ("eot", "follow_up"):
+        return f"visit {code} is not in this subject's schedule yet: record the last dose first"
+    return f"visit {code} is not in this subject's schedule"
+
+
 def _check_order(protocol: Protocol, s: Subject, end, fail) -> list[PlannedVisit]:
     """Dates must fit the plan they make: a cycle starts after the previous cycle's day 1 (actual,
-    else target), a cycle's later visits come after its day 1, and no visit after the subject
-    left the study can have been missed."""
+    else target), and a cycle's later visits come after its day 1 and by the next cycle's start."""
     planned = build_plan(protocol, s)
     plan = {v.code: v for v in planned}
 
@@ -187,13 +196,7 @@ def _check_order(protocol: Protocol, s: Subject, end, fail) -> list[PlannedVisit
 
     for code, record in s.visits.items():
         v = plan.get(code)
-        if v is None or v.kind != "cycle":
-            if v is not None and record.missed and end is not None and v.target > end:
-                raise fail(f"visits.{code}", f"cannot have been missed: the subject left the study on {end.isoformat()}")
-            continue
-        if record.missed:
-            if end is not None and v.target > end:
-                raise fail(f"visits.{code}", f"cannot have been missed: the subject left the study on {end.isoformat()}")
+        if v is None or v.kind != "cycle" or record.missed:
             continue
         if v.day == 1 and v.cycle > 1:
             before = anchor(f"C{v.cycle - 1}D1")
@@ -205,12 +208,12 @@ def _check_order(protocol: Protocol, s: Subject, end, fail) -> list[PlannedVisit
                 raise fail(f"visits.{code}", f"{record.date.isoformat()} is not after cycle {v.cycle} day 1 "
                            f"({anchor(f'C{v.cycle}D1').isoformat()})")
             following = s.visits.get(f"C{v.cycle + 1}D1")
-            if following is not None and following.date is not None and record.date >= following.date:
-                raise fail(f"visits.{code}", f"{record.date.isoformat()} is not before cycle {v.cycle + 1} "
+            if following is not None and following.date is not None and record.date > following.date:
+                raise fail(f"visits.{code}", f"{record.date.isoformat()} is after cycle {v.cycle + 1} "
                            f"started ({following.date.isoformat()})")
     for code, proc_id in s.procedures:
-        if code not in plan:
-            raise fail(f"procedures.{code}.{proc_id}", f"visit {code} is not in this subject's schedule")
+        if code not in plan and not (code == "C1D1" and awaiting_first_dose(s)):
+            raise fail(f"procedures.{code}.{proc_id}", not_scheduled(protocol, code))
     return planned
 
 

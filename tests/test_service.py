@@ -247,13 +247,43 @@ def test_due_query_agrees_with_the_engine(tmp_path, protocol):
             assert got == expected, on
 
 
-def test_tick_date_defaults_to_the_visit_date_else_today(enrolled):
-    s = enrolled
-    s.record_visit("101-001", "C1D8", d("2025-03-10"))
-    s.tick("101-001", "C1D8", "hematology")
-    s.tick("101-001", "C1D15", "hematology")
-    assert s.subject("101-001").procedures[("C1D8", "hematology")].date == d("2025-03-10")
-    assert s.subject("101-001").procedures[("C1D15", "hematology")].date == TODAY
+def test_an_undated_tick_counts_from_its_visit_and_a_date_can_be_added(service):
+    service.add_subject(make_subject(consent="2025-01-20"))
+    service.tick("101-001", "SCR", "hematology")  # ticked before the visit date is entered
+    service.record_visit("101-001", "SCR", d("2025-02-25"))
+    service.enroll("101-001", d("2025-03-03"))
+    assert statuses(service.checklist("101-001", "SCR"))["hematology"] == "done"  # 6 days before: valid
+    service.tick("101-001", "SCR", "hematology", date=d("2025-02-24"))  # adding a date is no correction
+    assert service.subject("101-001").procedures[("SCR", "hematology")].date == d("2025-02-24")
+    with pytest.raises(InputError, match="needs a reason"):
+        service.tick("101-001", "SCR", "hematology", date=d("2025-02-23"))
+
+
+def test_pre_dose_checks_of_cycle_1_day_1_before_the_first_dose_is_recorded(service):
+    service.add_subject(make_subject())
+    service.tick("101-001", "C1D1", "pregnancy_test", date=d("2025-03-02"))
+    assert statuses(service.checklist("101-001", "C1D1"))["pregnancy_test"] == "done"
+    with pytest.raises(InputError, match="EOT is not in this subject's schedule yet: record the last dose first"):
+        service.tick("101-001", "EOT", "spep")
+
+
+def test_a_death_learned_late_can_be_recorded_after_a_missed_visit(enrolled):
+    enrolled.miss_visit("101-001", "C1D15", "did not attend")
+    enrolled.record_event("101-001", "death", d("2025-03-14"))
+    assert enrolled.timeline("101-001", d("2025-03-20")).status == "off_study"
+    assert enrolled.due(d("2025-03-20"), 30) == []
+
+
+def test_seen_on_day_1_but_not_dosed(enrolled):
+    enrolled.record_visit("101-001", "C2D1", d("2025-03-31"))  # progression found, no dose given
+    enrolled.end_treatment("101-001", d("2025-03-24"), "progression")
+    tl = {v.visit.code: v.status for v in enrolled.timeline("101-001", d("2025-04-01")).visits}
+    assert (tl["C2D1"], tl["C2D22"], tl["EOT"]) == ("done", "cancelled", "due")
+
+
+def test_far_horizons_are_a_clear_error(enrolled):
+    with pytest.raises(InputError, match="past the end of the calendar"):
+        enrolled.due(d("9999-12-30"), 7)
 
 
 def test_screening_item_of_unknown_date_is_not_taken_as_valid(service, tmp_path):

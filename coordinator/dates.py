@@ -1,6 +1,7 @@
 """Date parsing and formatting shared by the command line, import and the GUI."""
 
 import datetime as dt
+import functools
 
 from dateutil.relativedelta import relativedelta
 
@@ -31,6 +32,7 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return day + relativedelta(months=months)
 
 
+@functools.lru_cache(maxsize=4096)
 def display(day: dt.date | None, weekday: bool = False) -> str:
     """``03-Mar-2025`` (or ``Mon 03-Mar-2025``): unambiguous in every locale."""
     if day is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import sqlite3
@@ -24,7 +25,7 @@ from coordinator.dates import iso
 from coordinator.db.migrations import MIGRATIONS
 from coordinator.errors import StoreError
 from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord
-from coordinator.schedule import PlannedVisit
+from coordinator.schedule import PlannedVisit, visit_status
 
 DB_FORMAT = "coordinator-db/1"
 BUSY_TIMEOUT_S = 5.0
@@ -229,40 +230,38 @@ class Store:
         return [_planned(row[1:]) for row in rows]
 
     def due(self, on: dt.date, horizon: dt.date) -> list[DueItem]:
-        """The due list, most urgent first.
+        """The due list, most urgent first: overdue (most days late first), due (window closing
+        soonest first), upcoming (window opening by ``horizon``, soonest first).
 
-        Reads only plan rows that can be open on ``on`` (three small indexes: open
-        visits, visits done after ``on``, visits cancelled after ``on``) and gives
-        each the status ``schedule.visit_status`` would (a test holds the two
-        equal): overdue (days late), due (days until the window closes) or
-        upcoming (window opens by ``horizon``; days until it opens).
+        Reads only plan rows that can be open on ``on``, through three small indexes: open
+        visits, visits done after ``on``, visits cancelled after ``on``; each is graded by
+        ``schedule.visit_status``, the one definition of a visit's status.
         """
-        sql = """
-            WITH open_on AS (
-                SELECT subject_id, visit, label, target, window_start, window_end, cancelled_from FROM plan
-                 WHERE date IS NULL AND missed = 0 AND cancelled_from IS NULL AND window_start <= :h
-                UNION ALL
-                SELECT subject_id, visit, label, target, window_start, window_end, cancelled_from FROM plan
-                 WHERE date > :d AND missed = 0 AND window_start <= :h
-                UNION ALL
-                SELECT subject_id, visit, label, target, window_start, window_end, cancelled_from FROM plan
-                 WHERE cancelled_from > :d AND date IS NULL AND missed = 0 AND window_start <= :h
-            ), graded AS (
-                SELECT *, CASE WHEN window_end < :d THEN 0 WHEN window_start <= :d THEN 1 ELSE 2 END AS rank
-                  FROM open_on WHERE cancelled_from IS NULL OR cancelled_from > :d
-            )
-            SELECT subject_id, visit, label, target, window_start, window_end,
-                   CASE rank WHEN 0 THEN 'overdue' WHEN 1 THEN 'due' ELSE 'upcoming' END,
-                   CAST(CASE rank WHEN 0 THEN julianday(:d) - julianday(window_end)
-                                  WHEN 1 THEN julianday(window_end) - julianday(:d)
-                                  ELSE julianday(window_start) - julianday(:d) END AS INTEGER) AS days
-              FROM graded
-             ORDER BY rank, CASE rank WHEN 0 THEN -days ELSE days END, target, subject_id, visit
+        columns = "subject_id, visit, label, target, window_start, window_end, date, missed, cancelled_from"
+        sql = f"""
+            SELECT {columns} FROM plan
+             WHERE date IS NULL AND missed = 0 AND cancelled_from IS NULL AND window_start <= :h
+            UNION ALL
+            SELECT {columns} FROM plan WHERE date > :d AND missed = 0 AND window_start <= :h
+            UNION ALL
+            SELECT {columns} FROM plan WHERE cancelled_from > :d AND date IS NULL AND missed = 0 AND window_start <= :h
         """
         with self._translating("read"):
             rows = self.db.execute(sql, {"d": iso(on), "h": iso(horizon)}).fetchall()
-        return [DueItem(sid, code, label, _date(target), _date(start), _date(end), status, days)
-                for sid, code, label, target, start, end, status, days in rows]
+        items = []
+        for sid, code, label, target, start, end, date, missed, cancelled in rows:
+            start, end = _date(start), _date(end)
+            status = visit_status(_date(date), missed, _date(cancelled), start, end, on)
+            if status == "overdue":
+                items.append(DueItem(sid, code, label, _date(target), start, end, status, (on - end).days))
+            elif status == "due":
+                items.append(DueItem(sid, code, label, _date(target), start, end, status, (end - on).days))
+            elif status == "planned":
+                items.append(DueItem(sid, code, label, _date(target), start, end, "upcoming", (start - on).days))
+        rank = {"overdue": 0, "due": 1, "upcoming": 2}
+        items.sort(key=lambda i: (rank[i.status], -i.days if i.status == "overdue" else i.days,
+                                  i.target, i.subject, i.visit))
+        return items
 
     def audit_rows(self, subject_id: str | None = None) -> list[AuditRow]:
         where, params = ("WHERE subject_id = ?", (subject_id,)) if subject_id else ("", ())
@@ -279,7 +278,9 @@ def _planned(row) -> PlannedVisit:
                         _date(cancelled), cycle, day)
 
 
+@functools.lru_cache(maxsize=4096)
 def _date(text: str | None) -> dt.date | None:
+    # cached: a due list or a plan holds thousands of rows but few distinct dates
     return dt.date.fromisoformat(text) if text else None
 
 

@@ -137,7 +137,7 @@ class Service:
         if self.store.meta("plan_version") == self._plan_version():
             return
         with self.store.write(self.user, "rebuild_plans") as tx:
-            for subject in self.store.load_subjects():
+            for subject in self.store.load_subjects(procedures=False):
                 tx.save_plan(subject.id, build_plan(self.protocol, subject))
             tx.set_meta("plan_version", self._plan_version())
 
@@ -151,8 +151,9 @@ class Service:
     def subjects(self, on: dt.date | None = None) -> list[SubjectSummary]:
         on = on or self.today
         summaries = []
-        for subject in self.store.load_subjects():
-            plan = self.store.plan(subject.id)
+        plans = self.store.plans()
+        for subject in self.store.load_subjects(procedures=False):
+            plan = plans[subject.id]
             upcoming = [v for v in plan if v.status(on) in ("overdue", "due", "planned")]
             summaries.append(SubjectSummary(subject.id, subject.initials, subject_status(self.protocol, subject, on, plan),
                                             current_cycle_day(plan, on), upcoming[0] if upcoming else None))
@@ -182,7 +183,8 @@ class Service:
         ref = self._visit_ref(subject, visit)
         labels = {v.code: v.label for v in self.store.plan(subject_id)}
         if visit == "C1D1" and awaiting_first_dose(subject):
-            labels[visit] = self.protocol.cycle_visits[0].label.format(cycle=1, day=1)
+            first = next(t for t in self.protocol.cycle_visits if t.day == 1 and t.applies_to(1))
+            labels[visit] = first.label.format(cycle=1, day=1)
         if visit not in labels:
             raise InputError(subject_id, "visit", not_scheduled(self.protocol, visit))
         return Checklist(subject.id, visit, labels[visit], visit_checklist(self.protocol, subject, ref))

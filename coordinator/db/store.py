@@ -203,19 +203,22 @@ class Store:
         subjects = self._load("WHERE subject_id = ?", (subject_id,), "WHERE id = ?")
         return subjects[0] if subjects else None
 
-    def load_subjects(self) -> list[Subject]:
-        return self._load("", (), "")
+    def load_subjects(self, procedures: bool = True) -> list[Subject]:
+        """Every subject; ``procedures=False`` leaves out the checklist ticks (most of the rows),
+        for views that need only the schedule."""
+        return self._load("", (), "", procedures)
 
-    def _load(self, child_where: str, params: tuple, subject_where: str) -> list[Subject]:
+    def _load(self, child_where: str, params: tuple, subject_where: str, with_procedures: bool = True) -> list[Subject]:
         with self._translating("read"):
             q = self.db.execute
             visits, procedures, events, changes = defaultdict(dict), defaultdict(dict), defaultdict(dict), defaultdict(list)
             for sid, visit, date, missed, reason, notes in q(
                     f"SELECT subject_id, visit, date, missed, reason, notes FROM visits {child_where}", params):
                 visits[sid][visit] = VisitRecord(visit, _date(date), bool(missed), reason, notes)
-            for sid, visit, proc, status, date, reason in q(
-                    f"SELECT subject_id, visit, procedure, status, date, reason FROM procedures {child_where}", params):
-                procedures[sid][(visit, proc)] = ProcedureRecord(visit, proc, status, _date(date), reason)
+            if with_procedures:
+                for sid, visit, proc, status, date, reason in q(
+                        f"SELECT subject_id, visit, procedure, status, date, reason FROM procedures {child_where}", params):
+                    procedures[sid][(visit, proc)] = ProcedureRecord(visit, proc, status, _date(date), reason)
             for sid, kind, date in q(f"SELECT subject_id, type, date FROM events {child_where}", params):
                 events[sid][kind] = _date(date)
             for sid, drug, level, from_cycle in q(
@@ -228,6 +231,13 @@ class Store:
     def plan(self, subject_id: str) -> list[PlannedVisit]:
         rows = self.db.execute(f"SELECT {_PLAN_COLUMNS} FROM plan WHERE subject_id = ? ORDER BY seq", (subject_id,))
         return [_planned(row[1:]) for row in rows]
+
+    def plans(self) -> dict[str, list[PlannedVisit]]:
+        """Every subject's cached plan, in one query."""
+        plans: dict[str, list[PlannedVisit]] = defaultdict(list)
+        for row in self.db.execute(f"SELECT {_PLAN_COLUMNS} FROM plan ORDER BY subject_id, seq"):
+            plans[row[0]].append(_planned(row[1:]))
+        return plans
 
     def due(self, on: dt.date, horizon: dt.date) -> list[DueItem]:
         """The due list, most urgent first: overdue (most days late first), due (window closing

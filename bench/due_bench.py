@@ -32,6 +32,7 @@ import collections
 import dataclasses
 import random
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -47,7 +48,7 @@ CLI = str(Path(sys.executable).with_name("coordinator"))
 PROTOCOL = ROOT / "resources" / "protocols" / "sel-len-mm.toml"
 CAP_LINE = "enrollment_cap = 22"
 DISTINCT = 400  # distinct synthetic histories; larger databases repeat them under new ids
-ENROLLING_DAYS = int(__import__("os").environ.get("BENCH_ENROLLING_DAYS", 1500))  # cycle 1 day 1 falls within this many days before today
+ENROLLING_DAYS = int(os.environ.get("BENCH_ENROLLING_DAYS", 1500))  # cycle 1 day 1 falls within this many days before today
 
 
 def random_story(rng: random.Random) -> demo.Story:

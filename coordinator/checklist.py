@@ -75,7 +75,7 @@ def visit_checklist(protocol: Protocol, subject: Subject, ref: VisitRef) -> list
         if status == "done" and ref.kind == "screening" and subject.c1d1 is not None:
             if check is None:  # done, but on no known date: its look-back cannot be confirmed
                 status, note = "pending", ("done on an unrecorded date: record the date to confirm it is within "
-                                           f"{procedure.lookback_days or protocol.screening.lookback_days} days "
+                                           f"{protocol.lookback_days(procedure)} days "
                                            "before cycle 1 day 1")
             elif problem := check.problem(subject.c1d1):
                 status, repeat, note = "pending", True, problem
@@ -102,7 +102,6 @@ def screening_checks(protocol: Protocol, subject: Subject) -> list[ScreeningChec
         done = record.date or scr_date
         if done is None:
             continue
-        lookback = procedure.lookback_days or scr.lookback_days
         checks.append(ScreeningCheck(procedure, done, done + dt.timedelta(days=procedure.min_days_before),
-                                     done + dt.timedelta(days=lookback)))
+                                     done + dt.timedelta(days=protocol.lookback_days(procedure))))
     return checks

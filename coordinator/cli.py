@@ -260,11 +260,15 @@ def cmd_open(args) -> int:
     """No command: open the app. Until the desktop window exists, print today's due list,
     creating a demo database first when there is none."""
     path = _db_path(args)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _create_demo(path, args.user)
+    if path.exists():
+        service = Service.open(path, user=args.user)
+    else:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CoordinatorError(f"Cannot create the folder {path.parent}: {exc.strerror or exc}.") from None
+        service = _create_demo(path, args.user)
         print(f"No database at {path}: created a demo database of synthetic subjects.\n")
-    service = Service.open(path, user=args.user)
     print(f"Study {service.protocol.code}  ·  {display(service.today, weekday=True)}  ·  {path}")
     _print_due(service.due(service.today, 7), service.today)
     print("\n(The desktop window is not built yet: see 'coordinator --help' for every command.)")
@@ -280,7 +284,11 @@ def cmd_init(args) -> int:
 
 def _create_demo(path: Path, user: str | None) -> Service:
     service = Service.create(path, user=user)
-    service.import_subjects(demo.demo_subjects(service.protocol, service.today), source="demo")
+    try:
+        service.import_subjects(demo.demo_subjects(service.protocol, service.today), source="demo")
+    except BaseException:
+        service.store.discard()  # no half-made demo left behind
+        raise
     return service
 
 
@@ -419,7 +427,7 @@ def cmd_add_subject(args) -> int:
     service = _open(args)
     subject = Subject(id=args.subject, initials=args.initials, sex=args.sex, birth_date=args.birth_date,
                       consent_date=args.consent_date,
-                      childbearing_potential=False if args.sex == "M" and args.childbearing_potential is None else args.childbearing_potential,
+                      childbearing_potential=args.childbearing_potential,
                       name=args.name, mrn=args.mrn)
     service.add_subject(subject)
     print(f"Added {subject.id}.")

@@ -65,6 +65,10 @@ class Subject:
     end_of_treatment_reason: str | None = None
     events: dict[str, dt.date] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.sex == "M" and self.childbearing_potential is None:
+            object.__setattr__(self, "childbearing_potential", False)  # pregnancy tests never apply
+
     def dose_level(self, drug: str, cycle: int) -> int:
         """The dose level of ``drug`` in ``cycle``: the latest change from that cycle or before, else 0."""
         level = 0

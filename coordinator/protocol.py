@@ -227,10 +227,11 @@ class Protocol:
 
     def parse_visit(self, code: str) -> VisitRef | None:
         """The visit a code names, or None when this protocol has no such visit."""
-        if code in self._refs:
-            return self._refs[code]
-        ref = self._refs[code] = self._parse_visit(code) if isinstance(code, str) else None
-        return ref
+        if not isinstance(code, str):
+            return None
+        if code not in self._refs:
+            self._refs[code] = self._parse_visit(code)
+        return self._refs[code]
 
     def _parse_visit(self, code: str) -> VisitRef | None:
         if code == self.screening.code:
@@ -262,6 +263,10 @@ class Protocol:
                 if any(pattern.matches(ref) for pattern in self.schedule.get(procedure.id, ()))
             )
         return list(cached)
+
+    def lookback_days(self, procedure: Procedure) -> int:
+        """How many days before cycle 1 day 1 a screening result of this procedure stays valid."""
+        return procedure.lookback_days or self.screening.lookback_days
 
     def scheduled_at(self, ref: VisitRef, procedure_id: str) -> bool:
         ids = self._ids_at.get(ref.code)

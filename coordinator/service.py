@@ -24,7 +24,7 @@ from coordinator.dates import iso
 from coordinator.db.store import AuditRow, Store, Transaction
 from coordinator.errors import CoordinatorError, InputError, StoreError
 from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord
-from coordinator.protocol import Protocol
+from coordinator.protocol import Protocol, VisitRef
 from coordinator.schedule import PlannedVisit, build_plan, current_cycle_day, latest_number, subject_status
 from coordinator.validation import awaiting_first_dose, check_subject, not_scheduled
 
@@ -180,7 +180,7 @@ class Service:
 
     def checklist(self, subject_id: str, visit: str) -> Checklist:
         subject = self.subject(subject_id)
-        ref = self._visit_ref(subject, visit)
+        ref = self._visit_ref(subject_id, visit)
         labels = {v.code: v.label for v in self.store.plan(subject_id)}
         if visit == "C1D1" and awaiting_first_dose(subject):
             first = next(t for t in self.protocol.cycle_visits if t.day == 1 and t.applies_to(1))
@@ -240,34 +240,35 @@ class Service:
 
     # -- writes: visits and procedures -------------------------------------------------------
     def record_visit(self, subject_id: str, visit: str, date: dt.date, notes: str = "", reason: str | None = None) -> Change:
-        subject = self.subject(subject_id)
-        self._visit_ref(subject, visit)
+        self._visit_ref(subject_id, visit)
         if visit == "C1D1":
             return self.enroll(subject_id, date, reason)
         return self._update(subject_id, "record_visit", reason, lambda s: replace(
             s, visits={**s.visits, visit: VisitRecord(visit, date, False, "", notes)}))
 
     def miss_visit(self, subject_id: str, visit: str, why: str, reason: str | None = None) -> Change:
-        subject = self.subject(subject_id)
-        ref = self._visit_ref(subject, visit)
+        ref = self._visit_ref(subject_id, visit)
         if ref.kind == "cycle" and ref.cycle == 1 and ref.day == 1:
             raise InputError(subject_id, "visit", "cycle 1 day 1 is the first dose and cannot be missed")
         return self._update(subject_id, "miss_visit", reason, lambda s: replace(
             s, visits={**s.visits, visit: VisitRecord(visit, None, True, why)}))
 
     def add_unscheduled(self, subject_id: str, date: dt.date, notes: str = "") -> tuple[Change, str]:
-        subject = self.subject(subject_id)
+        """Record the next unscheduled visit (UNS1, UNS2, ...); returns its code. The number is
+        taken inside the write transaction, so two at once cannot get the same one."""
         prefix = self.protocol.unscheduled_code
-        code = f"{prefix}{latest_number(self.protocol, subject, prefix) + 1}"
-        change = self._update(subject_id, "unscheduled_visit", None, lambda s: replace(
-            s, visits={**s.visits, code: VisitRecord(code, date, False, "", notes)}))
-        return change, code
+        codes = []
+
+        def apply(s: Subject) -> Subject:
+            codes.append(f"{prefix}{latest_number(self.protocol, s, prefix) + 1}")
+            return replace(s, visits={**s.visits, codes[-1]: VisitRecord(codes[-1], date, False, "", notes)})
+        change = self._update(subject_id, "unscheduled_visit", None, apply)
+        return change, codes[-1]
 
     def tick(self, subject_id: str, visit: str, procedure: str, status: str = "done",
              date: dt.date | None = None, why: str = "", reason: str | None = None) -> Change:
         """Mark a checklist item done / not_done (with why) / not_applicable, or ``requested``."""
-        subject = self.subject(subject_id)
-        self._visit_ref(subject, visit)
+        self._visit_ref(subject_id, visit)
         # No date given: it counts as done on the visit's date (see checklist.screening_checks).
         record = ProcedureRecord(visit, procedure, status, date, why)
         return self._update(subject_id, "tick", reason, lambda s: replace(
@@ -328,10 +329,10 @@ class Service:
         return len(document["subjects"])
 
     # -- internals ---------------------------------------------------------------------------------
-    def _visit_ref(self, subject: Subject, visit: str):
+    def _visit_ref(self, subject_id: str, visit: str) -> VisitRef:
         ref = self.protocol.parse_visit(visit)
         if ref is None:
-            raise InputError(subject.id, "visit", f"{visit!r} is not a visit of this protocol")
+            raise InputError(subject_id, "visit", f"{visit!r} is not a visit of this protocol")
         return ref
 
     def _check_cap(self, starting: list[Subject]) -> None:

@@ -91,8 +91,6 @@ def subject_from_json(data: object, position: int = 0) -> Subject:
     cbp = data.get("childbearing_potential")
     if cbp is not None and not isinstance(cbp, bool):
         raise fail("childbearing_potential", "must be true or false")
-    if cbp is None and data.get("sex") == "M":
-        cbp = False
 
     sf_date = sf_reason = None
     if data.get("screen_failure") is not None:

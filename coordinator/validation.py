@@ -92,8 +92,9 @@ def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> list[Planne
         for field, day in after_end:
             if day is not None and day > end:
                 raise fail(field, f"{day.isoformat()} is after the subject left the study ({end.isoformat()})")
-    plan = _check_visits(protocol, s, today, end, fail, not_future)
-    _check_procedures(protocol, s, fail, not_future)
+    _check_visits(protocol, s, end, fail, not_future)
+    plan = _check_order(protocol, s, fail)
+    _check_procedures(protocol, s, plan, fail, not_future)
 
     if s.steroid is not None:
         if s.steroid.drug not in protocol.steroids:
@@ -122,8 +123,8 @@ def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> list[Planne
     return plan
 
 
-def _check_visits(protocol: Protocol, s: Subject, today, end, fail, not_future) -> None:
-    recorded_cycles = {1} | {ref.cycle for code, record in s.visits.items()
+def _check_visits(protocol: Protocol, s: Subject, end, fail, not_future) -> None:
+    recorded_cycles = {1} | {ref.cycle for code in s.visits
                              if (ref := protocol.parse_visit(code)) is not None and ref.kind == "cycle"}
     for code, record in s.visits.items():
         field = f"visits.{code}"
@@ -169,7 +170,6 @@ def _check_visits(protocol: Protocol, s: Subject, today, end, fail, not_future) 
                 raise fail(field, f"{day.isoformat()} is before the last dose ({s.last_dose.isoformat()})")
         elif ref.kind == "screening" and day is not None and s.c1d1 is not None and day >= s.c1d1:
             raise fail(field, f"{day.isoformat()} is not before cycle 1 day 1 ({s.c1d1.isoformat()})")
-    return _check_order(protocol, s, end, fail)
 
 
 def awaiting_first_dose(s: Subject) -> bool:
@@ -184,9 +184,10 @@ def not_scheduled(protocol: Protocol, code: str) -> str:
     return f"visit {code} is not in this subject's schedule"
 
 
-def _check_order(protocol: Protocol, s: Subject, end, fail) -> list[PlannedVisit]:
+def _check_order(protocol: Protocol, s: Subject, fail) -> list[PlannedVisit]:
     """Dates must fit the plan they make: a cycle starts after the previous cycle's day 1 (actual,
-    else target), and a cycle's later visits come after its day 1 and by the next cycle's start."""
+    else target), and a cycle's later visits come after its day 1 and by the next cycle's start.
+    Returns the plan, which the caller saves rather than building it twice."""
     planned = build_plan(protocol, s)
     plan = {v.code: v for v in planned}
 
@@ -204,25 +205,26 @@ def _check_order(protocol: Protocol, s: Subject, end, fail) -> list[PlannedVisit
                 raise fail(f"visits.{code}", f"cycle {v.cycle} cannot start on {record.date.isoformat()}, "
                            f"not after cycle {v.cycle - 1} day 1 ({before.isoformat()})")
         elif v.day > 1:
-            if record.date <= anchor(f"C{v.cycle}D1"):
+            day1 = anchor(f"C{v.cycle}D1")
+            if record.date <= day1:
                 raise fail(f"visits.{code}", f"{record.date.isoformat()} is not after cycle {v.cycle} day 1 "
-                           f"({anchor(f'C{v.cycle}D1').isoformat()})")
+                           f"({day1.isoformat()})")
             following = s.visits.get(f"C{v.cycle + 1}D1")
             if following is not None and following.date is not None and record.date > following.date:
                 raise fail(f"visits.{code}", f"{record.date.isoformat()} is after cycle {v.cycle + 1} "
                            f"started ({following.date.isoformat()})")
-    for code, proc_id in s.procedures:
-        if code not in plan and not (code == "C1D1" and awaiting_first_dose(s)):
-            raise fail(f"procedures.{code}.{proc_id}", not_scheduled(protocol, code))
     return planned
 
 
-def _check_procedures(protocol: Protocol, s: Subject, fail, not_future) -> None:
+def _check_procedures(protocol: Protocol, s: Subject, plan: list[PlannedVisit], fail, not_future) -> None:
+    planned = {v.code for v in plan}
     for (code, proc_id), record in s.procedures.items():
         field = f"procedures.{code}.{proc_id}"
         ref = protocol.parse_visit(code)
         if ref is None:
             raise fail(field, f"{code!r} is not a visit of this protocol")
+        if code not in planned and not (code == "C1D1" and awaiting_first_dose(s)):
+            raise fail(field, not_scheduled(protocol, code))
         procedure = protocol.procedures.get(proc_id)
         if procedure is None:
             raise fail(field, f"{proc_id!r} is not a procedure of this protocol")

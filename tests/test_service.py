@@ -318,3 +318,12 @@ def test_facts_after_leaving_the_study_are_refused(service):
         service.record_event("101-001", "progression", d("2025-03-01"))
     with pytest.raises(InputError, match="in the future"):
         service.add_subject(make_subject("101-002", c1d1=d("2026-02-01")))
+
+
+def test_a_male_subject_is_never_offered_a_pregnancy_test(service):
+    from coordinator.model import Subject
+
+    service.add_subject(Subject(id="101-009", initials="MN", sex="M", birth_date=d("1950-01-01"),
+                                consent_date=d("2025-02-10"), c1d1=d("2025-03-03")))
+    assert service.subject("101-009").childbearing_potential is False
+    assert statuses(service.checklist("101-009", "C1D8"))["pregnancy_test"] == "not_applicable"

@@ -70,8 +70,7 @@ class Transaction:
         run("INSERT INTO visits (subject_id, visit, date, missed, reason, notes) VALUES (?, ?, ?, ?, ?, ?)",
             [(sid, v.visit, iso(v.date), int(v.missed), v.reason, v.notes) for v in subject.visits.values()])
         run("INSERT INTO procedures (subject_id, visit, procedure, status, date, reason) VALUES (?, ?, ?, ?, ?, ?)",
-            [(sid, p.visit, p.procedure, p.status, p.date and p.date.isoformat(), p.reason)
-             for p in subject.procedures.values()])
+            [(sid, p.visit, p.procedure, p.status, iso(p.date), p.reason) for p in subject.procedures.values()])
         run("INSERT INTO events (subject_id, type, date) VALUES (?, ?, ?)",
             [(sid, kind, iso(day)) for kind, day in subject.events.items()])
         run("INSERT INTO dose_changes (subject_id, drug, level, from_cycle) VALUES (?, ?, ?, ?)",
@@ -191,9 +190,6 @@ class Store:
 
     def subject_ids(self) -> list[str]:
         return [row[0] for row in self.db.execute("SELECT id FROM subjects ORDER BY id")]
-
-    def has_subject(self, subject_id: str) -> bool:
-        return self.db.execute("SELECT 1 FROM subjects WHERE id = ?", (subject_id,)).fetchone() is not None
 
     def count_started(self) -> int:
         """Subjects who ever started cycle 1 (the enrollment cap counts these)."""

@@ -9,6 +9,7 @@ too close to it) is ``pending`` again with ``repeat`` set: it must be redone.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from coordinator.model import Subject
@@ -26,6 +27,20 @@ class ChecklistItem:
     reason: str = ""
     repeat: bool = False
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a visit's checklist has got: ``done`` of ``total`` applicable items."""
+
+    done: int  # done, or not done with its reason: either way the item is dealt with
+    total: int  # every item but the not-applicable ones
+
+
+def checklist_progress(items: Iterable[ChecklistItem]) -> Progress:
+    """The one definition of a checklist's progress (the single checklist and the dashboard's many)."""
+    statuses = [i.status for i in items if i.status != "not_applicable"]
+    return Progress(sum(s in ("done", "not_done") for s in statuses), len(statuses))
 
 
 @dataclass(frozen=True)

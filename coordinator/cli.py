@@ -164,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="female of child-bearing potential (pregnancy tests follow)")
     c.add_argument("--name", help="full name, printed on requisitions only")
     c.add_argument("--mrn", help="medical record number, printed on requisitions only")
+    c.add_argument("--planned-c1d1", type=_DateText.of("planned_c1d1"), help="the planned first dose (a plan, not a record)")
     c = command("edit-subject", cmd_edit_subject, "correct a subject's registration details")
     c.add_argument("subject")
     c.add_argument("--initials")
@@ -173,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--childbearing-potential", type=_yes_no, metavar="yes|no")
     c.add_argument("--name")
     c.add_argument("--mrn")
+    c.add_argument("--planned-c1d1", type=_DateText.of("planned_c1d1"),
+                   help="the planned first dose (a plan: changing it needs no reason)")
     c.add_argument("--reason", help=reason_help)
     c = command("enroll", cmd_enroll, "record cycle 1 day 1 (the first dose), or move it")
     c.add_argument("subject")
@@ -343,10 +346,20 @@ def cmd_due(args) -> int:
     on = args.on or service.today
     items = service.due(on, args.days)
     if args.json:
-        _print_json([i.as_json() for i in items])
+        _print_json([i.as_json() for i in items])  # a bare list: the JSON contract
     else:
         _print_due(items, on)
+        _print_expiries(service.screening_expiries(on))
     return 0
+
+
+def _print_expiries(expiries) -> None:
+    if not expiries:
+        return
+    print("\nScreening items expiring before the planned cycle 1 day 1")
+    for e in expiries:
+        why = f"valid until {display(e.valid_until)}" if e.valid_until < e.planned_c1d1 else "too recent"
+        print(f"  {e.subject:<10} planned {_short(e.planned_c1d1)}  {e.label} ({e.procedure}): done {display(e.done)}, {why}")
 
 
 def _print_due(items, on: dt.date) -> None:
@@ -428,14 +441,15 @@ def cmd_add_subject(args) -> int:
     subject = Subject(id=args.subject, initials=args.initials, sex=args.sex, birth_date=args.birth_date,
                       consent_date=args.consent_date,
                       childbearing_potential=args.childbearing_potential,
-                      name=args.name, mrn=args.mrn)
+                      name=args.name, mrn=args.mrn, planned_c1d1=args.planned_c1d1)
     service.add_subject(subject)
     print(f"Added {subject.id}.")
     return 0
 
 
 def cmd_edit_subject(args) -> int:
-    fields = {k: getattr(args, k) for k in ("initials", "sex", "birth_date", "consent_date", "childbearing_potential", "name", "mrn")
+    fields = {k: getattr(args, k) for k in ("initials", "sex", "birth_date", "consent_date", "childbearing_potential", "name", "mrn",
+                                            "planned_c1d1")
               if getattr(args, k) is not None}
     if not fields:
         raise InputError(args.subject, "", "nothing to change: give at least one field")

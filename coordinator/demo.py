@@ -37,13 +37,14 @@ class Story:
     missed: str | None = None  # a visit recorded as missed
     skip: str | None = None  # a visit left unrecorded (shows overdue)
     reduce_from: int = 0  # selinexor dose level -1 from this cycle
+    planned_c1d1: int | None = None  # the first dose booked (a plan), for a subject still screening
 
 
 STORIES = [
-    Story("AAB", "F", True, consent=-5, screened=-3),
+    Story("AAB", "F", True, consent=-5, screened=-3, planned_c1d1=5),  # pregnancy test too recent for that day
     Story("BCD", "M", False, consent=-30, screened=-28, screen_failure=-20),
     Story("CDE", "F", True, consent=-20, screened=-17, c1d1=-7),
-    Story("DEF", "M", False, consent=-12, screened=-10),  # screened, waiting for the first dose
+    Story("DEF", "M", False, consent=-12, screened=-10, planned_c1d1=7),  # 14-day results expire before it
     Story("EFG", "F", False, consent=-55, screened=-50, c1d1=-40, delay_cycle=2),
     Story("FGH", "M", False, consent=-125, screened=-120, c1d1=-110, reduce_from=3, skip="C4D22"),
     Story("GHI", "F", False, consent=-215, screened=-210, c1d1=-200, last_dose=-10, eot_reason="progression",
@@ -80,6 +81,8 @@ def story_subject(protocol: Protocol, story: Story, sid: str, today: dt.date, rn
     )
     if story.screened is not None:
         subject = _do_visit(protocol, subject, protocol.screening.code, day(story.screened))
+    if story.planned_c1d1 is not None:
+        subject = replace(subject, planned_c1d1=day(story.planned_c1d1))
     if story.screen_failure is not None:
         return replace(subject, screen_failure_date=day(story.screen_failure),
                        screen_failure_reason="Did not meet inclusion criteria (demo)")

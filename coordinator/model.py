@@ -57,6 +57,7 @@ class Subject:
     screen_failure_date: dt.date | None = None
     screen_failure_reason: str | None = None
     c1d1: dt.date | None = None
+    planned_c1d1: dt.date | None = None  # a plan, not a record: the first dose booked; moot once c1d1 is recorded
     steroid: Steroid | None = None
     dose_changes: tuple[DoseChange, ...] = ()
     visits: dict[str, VisitRecord] = field(default_factory=dict)

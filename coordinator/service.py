@@ -14,22 +14,26 @@ import datetime as dt
 import gc
 import getpass
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from coordinator import protocol as protocol_mod
 from coordinator import transfer
-from coordinator.checklist import ChecklistItem, ScreeningCheck, screening_checks, visit_checklist
+from coordinator.checklist import ChecklistItem, Progress, ScreeningCheck, checklist_progress, screening_checks, visit_checklist
 from coordinator.dates import iso
 from coordinator.db.store import AuditRow, Store, Transaction
 from coordinator.errors import CoordinatorError, InputError, StoreError
 from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord
 from coordinator.protocol import Protocol, VisitRef
-from coordinator.schedule import PlannedVisit, build_plan, current_cycle_day, latest_number, subject_status
+from coordinator.schedule import PlannedVisit, build_plan, current_cycle_day, latest_number, study_end, subject_status
 from coordinator.validation import awaiting_first_dose, check_subject, not_scheduled
 
 # Bump when the schedule rules change: every cached plan is then rebuilt on open.
 ENGINE_VERSION = "1"
+
+# Fields that hold a plan, not a record: changing or clearing them is not a correction.
+PLANS = frozenset({"planned_c1d1"})
 
 
 @dataclass(frozen=True)
@@ -70,11 +74,30 @@ class Checklist:
     label: str
     items: list[ChecklistItem]
 
+    @property
+    def progress(self) -> Progress:
+        return checklist_progress(self.items)
+
     def as_json(self) -> dict:
         return {"subject": self.subject, "visit": self.visit, "procedures": [
             {"id": i.id, "label": i.label, "category": i.category, "status": i.status, "condition": i.condition,
              "date": iso(i.date), "reason": i.reason or None, "repeat": i.repeat, "note": i.note or None}
             for i in self.items]}
+
+
+@dataclass(frozen=True)
+class ScreeningExpiry:
+    """A screening result that will no longer support the planned cycle 1 day 1: done too long
+    before it (expired by then) or too close to it (``valid_until`` is then after the planned day)."""
+
+    subject: str
+    initials: str
+    planned_c1d1: dt.date
+    procedure: str  # procedure id
+    label: str
+    done: dt.date
+    valid_until: dt.date
+    problem: str  # as the screening checklist will say it once that day is recorded as cycle 1 day 1
 
 
 @dataclass(frozen=True)
@@ -152,7 +175,7 @@ class Service:
         on = on or self.today
         summaries = []
         plans = self.store.plans()
-        for subject in self.store.load_subjects(procedures=False):
+        for subject in self.store.load_registry():
             plan = plans[subject.id]
             upcoming = [v for v in plan if v.status(on) in ("overdue", "due", "planned")]
             summaries.append(SubjectSummary(subject.id, subject.initials, subject_status(self.protocol, subject, on, plan),
@@ -182,15 +205,50 @@ class Service:
         subject = self.subject(subject_id)
         ref = self._visit_ref(subject_id, visit)
         labels = {v.code: v.label for v in self.store.plan(subject_id)}
-        if visit == "C1D1" and awaiting_first_dose(subject):
+        if _pre_dose_day_1(subject, visit):
             first = next(t for t in self.protocol.cycle_visits if t.day == 1 and t.applies_to(1))
             labels[visit] = first.label.format(cycle=1, day=1)
         if visit not in labels:
             raise InputError(subject_id, "visit", not_scheduled(self.protocol, visit))
         return Checklist(subject.id, visit, labels[visit], visit_checklist(self.protocol, subject, ref))
 
+    def progress(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Progress]:
+        """Checklist progress of many (subject id, visit code) pairs at once, as ``Checklist.progress``
+        gives it for one; each subject is read once. Pairs that ``checklist`` would refuse (no such
+        subject, no such visit in the subject's schedule) are left out."""
+        pairs = list(dict.fromkeys(pairs))
+        subjects = {s.id: s for s in self.store.load_for_checklists(pairs)}
+        codes = self.store.planned_codes(subjects)
+        out = {}
+        for sid, visit in pairs:
+            subject = subjects.get(sid)
+            ref = self.protocol.parse_visit(visit)
+            if subject is None or ref is None or not (visit in codes[sid] or _pre_dose_day_1(subject, visit)):
+                continue
+            out[(sid, visit)] = checklist_progress(visit_checklist(self.protocol, subject, ref))
+        return out
+
     def screening_checks(self, subject_id: str) -> list[ScreeningCheck]:
         return screening_checks(self.protocol, self.subject(subject_id))
+
+    def screening_expiries(self, on: dt.date | None = None) -> list[ScreeningExpiry]:
+        """Screening results that will not support a subject's planned cycle 1 day 1 (expired by
+        then, or too recent), for subjects awaiting the first dose on ``on`` (no cycle 1 day 1,
+        no screen failure, study not ended by ``on``); soonest ``valid_until`` first."""
+        on = on or self.today
+        out = []
+        for subject in self.store.load_awaiting_planned():
+            end = study_end(self.protocol, subject)
+            if end is not None and end <= on:
+                continue
+            planned = subject.planned_c1d1
+            for check in screening_checks(self.protocol, subject):
+                problem = check.problem(planned)
+                if problem is not None:
+                    out.append(ScreeningExpiry(subject.id, subject.initials, planned, check.procedure.id,
+                                               check.procedure.label, check.done, check.valid_until, problem))
+        out.sort(key=lambda e: (e.valid_until, e.subject))
+        return out
 
     def enrolled_count(self) -> int:
         return self.store.count_started()
@@ -203,8 +261,10 @@ class Service:
         return self.import_subjects([subject], action="add_subject")
 
     def edit_subject(self, subject_id: str, reason: str | None = None, **fields) -> Change:
-        """Change demographic fields (initials, sex, birth_date, consent_date, childbearing_potential, name, mrn)."""
-        allowed = {"initials", "sex", "birth_date", "consent_date", "childbearing_potential", "name", "mrn"}
+        """Change demographic fields (initials, sex, birth_date, consent_date, childbearing_potential, name, mrn)
+        or the planned cycle 1 day 1 (planned_c1d1: a plan, so changing or clearing it needs no reason)."""
+        allowed = {"initials", "sex", "birth_date", "consent_date", "childbearing_potential", "name", "mrn",
+                   "planned_c1d1"}
         for key in fields:
             if key not in allowed:
                 raise InputError(subject_id, key, "cannot be edited here")
@@ -356,7 +416,7 @@ class Service:
             diffs = _diff(transfer.subject_to_json(old), transfer.subject_to_json(new))
             if not diffs:
                 return Change(action, ())
-            corrections = [d for d in diffs if _is_correction(d[1], d[2])]
+            corrections = [d for d in diffs if _is_correction(*d)]
             if corrections and not (reason and reason.strip()):
                 field_name = corrections[0][0]
                 raise InputError(subject_id, field_name, f"already recorded as {_show(corrections[0][1])}: "
@@ -366,7 +426,8 @@ class Service:
                 self._check_cap([new])
             self._save(tx, new, plan)
             for field_name, before, after in diffs:
-                tx.audit(subject_id, field_name, before, after, reason if _is_correction(before, after) else None)
+                tx.audit(subject_id, field_name, before, after,
+                         reason if _is_correction(field_name, before, after) else None)
         return Change(action, (subject_id,))
 
     def _save(self, tx: Transaction, subject: Subject, plan: list[PlannedVisit]) -> None:
@@ -395,13 +456,20 @@ def _diff(old: dict, new: dict) -> list[tuple[str, object, object]]:
     return out
 
 
-def _is_correction(before, after) -> bool:
-    """Changing or removing something already recorded; adding to it (a date to a tick) is not."""
-    if before is None:
+def _is_correction(field_name: str, before, after) -> bool:
+    """Changing or removing something already recorded; adding to it (a date to a tick) is not,
+    nor is changing a plan (``PLANS``)."""
+    if before is None or field_name in PLANS:
         return False
     if isinstance(before, dict) and isinstance(after, dict):
         return any(after.get(key) != value for key, value in before.items())
     return True
+
+
+def _pre_dose_day_1(subject: Subject, visit: str) -> bool:
+    """Cycle 1 day 1's pre-dose checklist, open before the first dose is recorded (and so before
+    the visit is in the plan)."""
+    return visit == "C1D1" and awaiting_first_dose(subject)
 
 
 def _show(value) -> str:

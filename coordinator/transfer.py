@@ -18,7 +18,7 @@ REQUIRED = ("id", "initials", "sex", "birth_date", "consent_date")
 VISIT_FIELDS = frozenset({"visit", "date", "missed", "reason", "notes"})
 PROCEDURE_FIELDS = frozenset({"visit", "procedure", "status", "date", "reason"})
 FIELDS = set(REQUIRED) | {
-    "childbearing_potential", "name", "mrn", "screen_failure", "c1d1", "steroid", "dose_changes",
+    "childbearing_potential", "name", "mrn", "screen_failure", "planned_c1d1", "c1d1", "steroid", "dose_changes",
     "visits", "procedures", "last_dose", "end_of_treatment_reason", "events",
 }
 
@@ -173,6 +173,7 @@ def subject_from_json(data: object, position: int = 0) -> Subject:
         screen_failure_date=sf_date,
         screen_failure_reason=sf_reason,
         c1d1=date("c1d1", data.get("c1d1")),
+        planned_c1d1=date("planned_c1d1", data.get("planned_c1d1")),
         steroid=steroid,
         dose_changes=tuple(changes),
         visits=visits,
@@ -223,6 +224,8 @@ def subject_to_json(s: Subject) -> dict:
     out["consent_date"] = iso(s.consent_date)
     if s.screen_failure_date is not None:
         out["screen_failure"] = {"date": iso(s.screen_failure_date), "reason": s.screen_failure_reason}
+    if s.planned_c1d1 is not None:
+        out["planned_c1d1"] = iso(s.planned_c1d1)
     if s.c1d1 is not None:
         out["c1d1"] = iso(s.c1d1)
     if s.steroid is not None:

@@ -60,6 +60,11 @@ def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> list[Planne
         if s.c1d1 is not None:
             raise fail("c1d1", "a subject who failed screening cannot start cycle 1")
 
+    # A plan, not a record: it may be in the future, and once c1d1 is recorded it is kept but moot.
+    if s.planned_c1d1 is not None and s.planned_c1d1 <= s.consent_date:
+        raise fail("planned_c1d1", f"{s.planned_c1d1.isoformat()} must be after the consent date "
+                   f"{s.consent_date.isoformat()} (cycle 1 day 1 comes after consent)")
+
     if s.c1d1 is not None:
         if s.c1d1 <= s.consent_date:
             raise fail("c1d1", f"{s.c1d1.isoformat()} must be after the consent date {s.consent_date.isoformat()}")

@@ -184,3 +184,22 @@ def test_no_command_creates_a_demo_and_prints_the_due_list(tmp_path, monkeypatch
 def test_console_script_runs():
     result = subprocess.run([sys.executable, "-m", "coordinator", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("coordinator ")
+
+
+def test_planned_c1d1_and_the_screening_items_it_outlasts(enrolled):
+    run = enrolled
+    ok(run("add-subject", "101-002", "--initials", "DE", "--sex", "F", "--birth-date", "1960-01-01",
+           "--consent-date", "2025-02-10", "--childbearing-potential", "yes", "--planned-c1d1", "2025-03-03"))
+    ok(run("tick", "101-002", "SCR", "pregnancy_test_screening", "--date", "2025-02-11"))  # 20 days before: expired
+    ok(run("tick", "101-002", "SCR", "hematology", "--date", "2025-02-18"))  # 13 days before: fine
+    out = ok(run("due", "--on", "2025-02-26"))
+    heading = "Screening items expiring before the planned cycle 1 day 1"
+    assert heading in out
+    lines = out.split(heading)[1].strip().splitlines()
+    assert len(lines) == 1 and "101-002" in lines[0] and "pregnancy_test_screening" in lines[0]
+    assert "valid until 25-Feb-2025" in lines[0]
+    assert isinstance(json.loads(ok(run("due", "--on", "2025-02-26", "--json"))), list)  # the JSON contract holds
+    ok(run("edit-subject", "101-002", "--planned-c1d1", "2025-02-24"))  # moved earlier: no --reason needed
+    assert heading not in ok(run("due", "--on", "2025-02-20"))
+    fails(run("edit-subject", "101-002", "--planned-c1d1", "2025-02-31"), "101-002", "planned_c1d1", "not a real calendar date")
+    fails(run("edit-subject", "101-002", "--planned-c1d1", "2025-02-01"), "101-002", "planned_c1d1", "after the consent date")

@@ -327,3 +327,116 @@ def test_a_male_subject_is_never_offered_a_pregnancy_test(service):
                                 consent_date=d("2025-02-10"), c1d1=d("2025-03-03")))
     assert service.subject("101-009").childbearing_potential is False
     assert statuses(service.checklist("101-009", "C1D8"))["pregnancy_test"] == "not_applicable"
+
+
+# -- the planned cycle 1 day 1 -----------------------------------------------------------------------------
+def test_planned_c1d1_before_consent_is_refused_and_nothing_written(service):
+    service.add_subject(make_subject(consent="2025-02-10"))
+    before = (service.subject("101-001"), len(service.audit()))
+    with pytest.raises(InputError) as info:
+        service.edit_subject("101-001", planned_c1d1=d("2025-02-03"))
+    assert (info.value.subject, info.value.field) == ("101-001", "planned_c1d1")
+    assert "2025-02-03 must be after the consent date 2025-02-10" in info.value.problem
+    with pytest.raises(InputError, match="planned_c1d1: 2025-02-10 must be after the consent date"):
+        service.edit_subject("101-001", planned_c1d1=d("2025-02-10"))
+    assert (service.subject("101-001"), len(service.audit())) == before
+    with pytest.raises(InputError, match="101-002: planned_c1d1: .* must be after the consent date"):
+        service.add_subject(make_subject("101-002", planned_c1d1=d("2025-01-01")))
+    assert service.store.subject_ids() == ["101-001"]
+
+
+def test_the_planned_c1d1_is_a_plan_changing_it_needs_no_reason(service):
+    service.add_subject(make_subject())
+    service.edit_subject("101-001", planned_c1d1=d("2025-03-03"))
+    service.edit_subject("101-001", planned_c1d1=d("2025-03-10"))  # moved: no reason asked
+    assert service.subject("101-001").planned_c1d1 == d("2025-03-10")
+    service.edit_subject("101-001", planned_c1d1=None)  # cleared: no reason asked
+    assert service.subject("101-001").planned_c1d1 is None
+    assert audit_fields(service)[-3:] == [("edit_subject", "planned_c1d1", None, "2025-03-03", None),
+                                          ("edit_subject", "planned_c1d1", "2025-03-03", "2025-03-10", None),
+                                          ("edit_subject", "planned_c1d1", "2025-03-10", None, None)]
+    with pytest.raises(InputError, match="initials: already recorded as ABC: a correction needs a reason"):
+        service.edit_subject("101-001", initials="ABD")  # a recorded fact still does
+    service.edit_subject("101-001", planned_c1d1=d("2025-03-03"))
+    service.enroll("101-001", d("2025-03-04"))
+    assert service.subject("101-001").planned_c1d1 == d("2025-03-03")  # kept, though moot now
+
+
+# -- screening results that will not last until the planned cycle 1 day 1 --------------------------------
+def screened(sid, planned, ticks, **facts):
+    """A subject whose screening items in ``ticks`` (procedure -> date) are done."""
+    from coordinator.model import ProcedureRecord
+
+    procedures = {("SCR", p): ProcedureRecord("SCR", p, "done", d(day)) for p, day in ticks.items()}
+    return make_subject(sid, consent="2025-01-20", planned_c1d1=d(planned) if planned else None,
+                        procedures=procedures, **facts)
+
+
+def test_screening_expiries_lists_exactly_what_will_not_last(service):
+    # pregnancy test: 10 to 14 days before C1D1; hematology: 14 days; bone marrow: 28 days
+    service.import_subjects([
+        screened("101-001", "2025-03-03", {"pregnancy_test_screening": "2025-02-11",  # 20 days before: expired
+                                           "bone_marrow": "2025-02-11",  # 20 of 28 days: fine
+                                           "hematology": "2025-02-17"}),  # 14 days before: just fine
+        screened("101-002", "2025-03-03", {"pregnancy_test_screening": "2025-02-19",  # 12 days: fine
+                                           "hematology": "2025-02-16"}),  # 15 days: expired
+        screened("101-003", "2025-03-10", {"pregnancy_test_screening": "2025-03-05"}),  # 5 days: too recent
+        screened("101-004", "2025-03-03", {"pregnancy_test_screening": "2025-02-11"}, c1d1=d("2025-03-03")),  # dosed
+        screened("101-005", "2025-03-03", {"pregnancy_test_screening": "2025-02-11"},
+                 screen_failure_date=d("2025-02-20"), screen_failure_reason="synthetic"),
+        screened("101-006", None, {"pregnancy_test_screening": "2025-02-11"}),  # nothing planned
+        screened("101-007", "2025-03-03", {"hematology": "2025-02-11"}, events={"withdrawal": d("2025-02-28")}),
+    ])
+    got = [(e.subject, e.procedure, e.done, e.valid_until, e.planned_c1d1) for e in service.screening_expiries()]
+    assert got == [("101-001", "pregnancy_test_screening", d("2025-02-11"), d("2025-02-25"), d("2025-03-03")),
+                   ("101-002", "hematology", d("2025-02-16"), d("2025-03-02"), d("2025-03-03")),
+                   ("101-003", "pregnancy_test_screening", d("2025-03-05"), d("2025-03-19"), d("2025-03-10"))]
+    first, _, recent = service.screening_expiries()
+    assert (first.initials, first.label) == ("ABC", service.protocol.procedures["pregnancy_test_screening"].label)
+    assert "more than 14 days before cycle 1 day 1 (2025-03-03)" in first.problem
+    assert "not at least 10 days before cycle 1 day 1 (2025-03-10)" in recent.problem
+    # withdrawn on 28-Feb: still awaiting the first dose the day before
+    assert [e.subject for e in service.screening_expiries(d("2025-02-27"))] == ["101-001", "101-007", "101-002", "101-003"]
+
+
+def test_screening_expiries_follow_the_planned_date(service):
+    service.add_subject(screened("101-001", "2025-03-03", {"hematology": "2025-02-17"}))
+    assert service.screening_expiries() == []
+    service.edit_subject("101-001", planned_c1d1=d("2025-03-04"))
+    assert [e.valid_until for e in service.screening_expiries()] == [d("2025-03-03")]
+    service.enroll("101-001", d("2025-03-03"))
+    assert service.screening_expiries() == []
+
+
+# -- checklist progress ------------------------------------------------------------------------------------
+def test_progress_counts_match_the_checklist(service):
+    from coordinator.service import Progress
+
+    service.add_subject(make_subject("101-001", sex="M", c1d1=d("2025-03-03")))
+    service.add_subject(make_subject("101-002", sex="F", cbp=True, c1d1=d("2025-03-03")))
+    service.add_subject(make_subject("101-003", consent="2025-02-20"))  # awaiting the first dose
+    for sid in ("101-001", "101-002"):
+        service.tick(sid, "C1D8", "hematology")
+        service.tick(sid, "C1D8", "vital_signs")
+        service.tick(sid, "C1D8", "chemistry", "not_done", why="haemolysed sample")
+        service.tick(sid, "C1D8", "amylase", "not_applicable", why="not needed (synthetic)")
+    service.tick("101-003", "C1D1", "pregnancy_test", date=d("2025-03-02"))
+    service.record_visit("101-001", "SCR", d("2025-02-20"))
+    service.tick("101-001", "SCR", "hematology", date=d("2025-02-10"))  # 21 days before C1D1: to repeat
+    service.tick("101-001", "SCR", "bone_marrow", date=d("2025-02-10"))  # within 28 days: done
+    scr = service.checklist("101-001", "SCR").progress
+    assert scr.done == 1 and scr.total > 10
+    male = service.checklist("101-001", "C1D8")
+    assert {i.id: i.status for i in male.items}["pregnancy_test"] == "not_applicable"
+    assert male.progress == Progress(done=3, total=11)  # 13 items; pregnancy test and amylase do not apply
+    assert service.checklist("101-002", "C1D8").progress == Progress(done=3, total=12)
+    assert service.checklist("101-003", "C1D1").progress == Progress(done=1, total=18)  # before the first dose
+
+    def no_single_loads(*args):
+        raise AssertionError("progress loads subjects together, not one at a time")
+    service.store.load_subject = no_single_loads
+    pairs = [("101-001", "C1D8"), ("101-002", "C1D8"), ("101-001", "C1D8"), ("101-003", "C1D1"),
+             ("999-999", "C1D8"), ("101-001", "C9D9"), ("101-001", "EOT"), ("101-003", "C1D8"), ("101-001", "SCR")]
+    assert service.progress(pairs) == {("101-001", "C1D8"): Progress(3, 11), ("101-002", "C1D8"): Progress(3, 12),
+                                       ("101-003", "C1D1"): Progress(1, 18), ("101-001", "SCR"): scr}
+    assert service.progress([]) == {}

@@ -22,7 +22,8 @@ EXAMPLE = {"format": "coordinator-subjects/1", "subjects": [{
     "events": [{"type": "progression", "date": "2025-05-28"}]},
     {"id": "101-002", "initials": "DE", "sex": "M", "birth_date": "1950-01-01", "consent_date": "2025-02-11",
      "screen_failure": {"date": "2025-02-20", "reason": "creatinine clearance too low"}},
-    {"id": "101-003", "initials": "FGH", "sex": "F", "birth_date": "1949-12-31", "consent_date": "2025-03-01"}]}
+    {"id": "101-003", "initials": "FGH", "sex": "F", "birth_date": "1949-12-31", "consent_date": "2025-03-01",
+     "planned_c1d1": "2025-03-24"}]}
 
 
 def write(tmp_path, doc, name="in.json"):
@@ -47,6 +48,8 @@ def test_import_then_export_round_trips(service, tmp_path):
     again = tmp_path / "again.json"
     other.export_file(again)
     assert json.loads(again.read_text()) == exported
+    assert other.subject("101-003").planned_c1d1.isoformat() == exported["subjects"][2]["planned_c1d1"] == "2025-03-24"
+    assert "planned_c1d1" not in exported["subjects"][0]  # omitted when there is none
 
 
 def test_import_is_audited(service, tmp_path):
@@ -69,6 +72,9 @@ def broken(**changes):
 @pytest.mark.parametrize("doc, subject, field, words", [
     (broken(c1d1="2025-02-30"), "101-001", "c1d1", "not a real calendar date"),
     (broken(birth_date="02/04/1958"), "101-001", "birth_date", "YYYY-MM-DD"),
+    (broken(planned_c1d1="2025-02-30"), "101-001", "planned_c1d1", "not a real calendar date"),
+    (broken(planned_c1d1=20250303), "101-001", "planned_c1d1", "is not a date"),
+    (broken(planned_c1d1="2025-02-09"), "101-001", "planned_c1d1", "must be after the consent date 2025-02-10"),
     (broken(initials=None), "101-001", "initials", "is required"),
     (broken(sex="X"), "101-001", "sex", "must be F or M"),
     (broken(visits=[{"visit": "C2D8", "date": "2025-04-07"}]), "101-001", "visits.C2D8", "not a visit of this protocol"),

@@ -98,4 +98,10 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "CREATE INDEX plan_dated ON plan(date) WHERE date IS NOT NULL",
         "CREATE INDEX plan_cancelled ON plan(cancelled_from) WHERE cancelled_from IS NOT NULL",
     ]),
+    (2, "planned cycle 1 day 1", [
+        "ALTER TABLE subjects ADD COLUMN planned_c1d1 TEXT",
+        # The screening-expiry list reads only subjects awaiting their first dose with a date booked.
+        """CREATE INDEX subjects_awaiting_planned ON subjects(planned_c1d1)
+           WHERE planned_c1d1 IS NOT NULL AND c1d1 IS NULL AND screen_failure_date IS NULL""",
+    ]),
 ]

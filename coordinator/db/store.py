@@ -17,7 +17,7 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import sqlite_utils
 
@@ -29,6 +29,9 @@ from coordinator.schedule import PlannedVisit, visit_status
 
 DB_FORMAT = "coordinator-db/1"
 BUSY_TIMEOUT_S = 5.0
+_CHILDREN = frozenset({"visits", "procedures", "events", "dose_changes"})  # a subject's child tables
+_CHUNK = 500  # ids per IN (...) list: well under SQLite's limit on bound variables (999 in older builds)
+_TICK_COLUMNS = "subject_id, visit, procedure, status, date, reason"
 
 
 @dataclass(frozen=True)
@@ -202,24 +205,85 @@ class Store:
     def load_subjects(self, procedures: bool = True) -> list[Subject]:
         """Every subject; ``procedures=False`` leaves out the checklist ticks (most of the rows),
         for views that need only the schedule."""
-        return self._load("", (), "", procedures)
+        return self._load("", (), "", _CHILDREN if procedures else _CHILDREN - {"procedures"})
 
-    def _load(self, child_where: str, params: tuple, subject_where: str, with_procedures: bool = True) -> list[Subject]:
+    def load_subjects_by_id(self, subject_ids: Iterable[str], children: frozenset[str] = _CHILDREN,
+                            procedures: dict | None = None) -> list[Subject]:
+        """The subjects with these ids (unknown ids are left out), every fact included: a few
+        queries per chunk of ids rather than a few per subject."""
+        ids = sorted(set(subject_ids))
+        subjects = []
+        for i in range(0, len(ids), _CHUNK):
+            chunk = tuple(ids[i:i + _CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            subjects += self._load(f"WHERE subject_id IN ({marks})", chunk, f"WHERE id IN ({marks})", children, procedures)
+        return subjects
+
+    def load_for_checklists(self, pairs: Iterable[tuple[str, str]]) -> list[Subject]:
+        """The subjects of these (subject id, visit code) pairs with every fact but the checklist
+        ticks of other visits (a visit's checklist reads only its own): most of a subject's rows
+        are ticks, and a dashboard asks about one or two visits of each."""
+        pairs = sorted(set(pairs))
+        ticks: dict = defaultdict(dict)
+        for i in range(0, len(pairs), _CHUNK // 2):
+            chunk = pairs[i:i + _CHUNK // 2]
+            values = ", ".join("(?, ?)" for _ in chunk)
+            # a join from the wanted pairs reads each through the primary key (an IN over row values would scan)
+            self._read_ticks(f"WITH wanted(s, v) AS (VALUES {values}) SELECT {_TICK_COLUMNS} FROM wanted"
+                             " CROSS JOIN procedures ON subject_id = wanted.s AND visit = wanted.v",
+                             tuple(x for pair in chunk for x in pair), ticks)
+        return self.load_subjects_by_id((sid for sid, _ in pairs), _CHILDREN - {"procedures"}, ticks)
+
+    def load_registry(self) -> list[Subject]:
+        """Every subject with only what the registry reads beside the plan: the subject's own
+        row and its events. Visits, ticks and dose changes are left out (the plan holds the visits)."""
+        return self._load("", (), "", frozenset({"events"}))
+
+    def load_awaiting_planned(self) -> list[Subject]:
+        """Subjects awaiting their first dose (no cycle 1 day 1, no screen failure) with a planned
+        cycle 1 day 1, every fact included; read through a partial index, not every subject."""
+        where = "planned_c1d1 IS NOT NULL AND c1d1 IS NULL AND screen_failure_date IS NULL"
+        return self._load(f"WHERE subject_id IN (SELECT id FROM subjects WHERE {where})", (), f"WHERE {where}")
+
+    def _read_ticks(self, sql: str, params: tuple, into: dict) -> None:
+        with self._translating("read"):
+            for sid, visit, proc, status, date, reason in self.db.execute(sql, params):
+                into[sid][(visit, proc)] = ProcedureRecord(visit, proc, status, _date(date), reason)
+
+    def planned_codes(self, subject_ids: Iterable[str]) -> dict[str, set[str]]:
+        """The visit codes in each of these subjects' cached plans."""
+        ids = sorted(set(subject_ids))
+        codes: dict[str, set[str]] = defaultdict(set)
+        for i in range(0, len(ids), _CHUNK):
+            chunk = tuple(ids[i:i + _CHUNK])
+            with self._translating("read"):
+                rows = self.db.execute(
+                    f"SELECT subject_id, visit FROM plan WHERE subject_id IN ({', '.join('?' * len(chunk))})", chunk)
+                for sid, code in rows:
+                    codes[sid].add(code)
+        return codes
+
+    def _load(self, child_where: str, params: tuple, subject_where: str,
+              children: frozenset[str] = _CHILDREN, procedures: dict | None = None) -> list[Subject]:
+        """Subjects and the child rows named in ``children``; ``procedures``, when given, holds
+        ticks the caller has read itself."""
         with self._translating("read"):
             q = self.db.execute
-            visits, procedures, events, changes = defaultdict(dict), defaultdict(dict), defaultdict(dict), defaultdict(list)
-            for sid, visit, date, missed, reason, notes in q(
-                    f"SELECT subject_id, visit, date, missed, reason, notes FROM visits {child_where}", params):
-                visits[sid][visit] = VisitRecord(visit, _date(date), bool(missed), reason, notes)
-            if with_procedures:
-                for sid, visit, proc, status, date, reason in q(
-                        f"SELECT subject_id, visit, procedure, status, date, reason FROM procedures {child_where}", params):
-                    procedures[sid][(visit, proc)] = ProcedureRecord(visit, proc, status, _date(date), reason)
-            for sid, kind, date in q(f"SELECT subject_id, type, date FROM events {child_where}", params):
-                events[sid][kind] = _date(date)
-            for sid, drug, level, from_cycle in q(
-                    f"SELECT subject_id, drug, level, from_cycle FROM dose_changes {child_where} ORDER BY from_cycle", params):
-                changes[sid].append(DoseChange(drug, level, from_cycle))
+            visits, events, changes = defaultdict(dict), defaultdict(dict), defaultdict(list)
+            procedures = procedures if procedures is not None else defaultdict(dict)
+            if "visits" in children:
+                for sid, visit, date, missed, reason, notes in q(
+                        f"SELECT subject_id, visit, date, missed, reason, notes FROM visits {child_where}", params):
+                    visits[sid][visit] = VisitRecord(visit, _date(date), bool(missed), reason, notes)
+            if "procedures" in children:
+                self._read_ticks(f"SELECT {_TICK_COLUMNS} FROM procedures {child_where}", params, procedures)
+            if "events" in children:
+                for sid, kind, date in q(f"SELECT subject_id, type, date FROM events {child_where}", params):
+                    events[sid][kind] = _date(date)
+            if "dose_changes" in children:
+                for sid, drug, level, from_cycle in q(
+                        f"SELECT subject_id, drug, level, from_cycle FROM dose_changes {child_where} ORDER BY from_cycle", params):
+                    changes[sid].append(DoseChange(drug, level, from_cycle))
             rows = q(f"SELECT * FROM subjects {subject_where} ORDER BY id", params)
             columns = [c[0] for c in rows.description]
             return [_subject(dict(zip(columns, row)), visits, procedures, events, changes) for row in rows]
@@ -305,6 +369,7 @@ def _subject_row(s: Subject) -> dict:
         "childbearing_potential": None if s.childbearing_potential is None else int(s.childbearing_potential),
         "name": s.name, "mrn": s.mrn, "screen_failure_date": iso(s.screen_failure_date),
         "screen_failure_reason": s.screen_failure_reason, "c1d1": iso(s.c1d1),
+        "planned_c1d1": iso(s.planned_c1d1),
         "steroid_drug": s.steroid.drug if s.steroid else None,
         "steroid_dose_mg": s.steroid.dose_mg if s.steroid else None,
         "steroid_days": json.dumps(list(s.steroid.days)) if s.steroid else None,
@@ -322,7 +387,8 @@ def _subject(row: dict, visits, procedures, events, changes) -> Subject:
         id=sid, initials=row["initials"], sex=row["sex"], birth_date=_date(row["birth_date"]),
         consent_date=_date(row["consent_date"]), childbearing_potential=None if cbp is None else bool(cbp),
         name=row["name"], mrn=row["mrn"], screen_failure_date=_date(row["screen_failure_date"]),
-        screen_failure_reason=row["screen_failure_reason"], c1d1=_date(row["c1d1"]), steroid=steroid,
+        screen_failure_reason=row["screen_failure_reason"], c1d1=_date(row["c1d1"]),
+        planned_c1d1=_date(row["planned_c1d1"]), steroid=steroid,
         dose_changes=tuple(changes.get(sid, ())), visits=dict(visits.get(sid, {})),
         procedures=dict(procedures.get(sid, {})), last_dose=_date(row["last_dose"]),
         end_of_treatment_reason=row["end_of_treatment_reason"], events=dict(events.get(sid, {})),

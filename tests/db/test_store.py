@@ -17,8 +17,69 @@ def test_pragmas_and_migrations(service):
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-    assert service.store.schema_version() == 1
-    assert db.execute("SELECT name FROM schema_migrations").fetchone()[0]
+    assert service.store.schema_version() == 2
+    assert [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2]
+    assert "planned_c1d1" in db["subjects"].columns_dict
+
+
+def test_a_version_1_database_upgrades_on_open(tmp_path, monkeypatch):
+    from coordinator.db import store
+
+    path = tmp_path / "old.db"
+    # the app as it was at schema 1: its migrations, and subject rows without the new column
+    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:1])
+    row = store._subject_row
+    monkeypatch.setattr(store, "_subject_row", lambda s: {k: v for k, v in row(s).items() if k != "planned_c1d1"})
+    old = Service.create(path, user="tester", today=TODAY)
+    old.add_subject(make_subject(consent="2025-02-10"))
+    assert old.store.schema_version() == 1 and "planned_c1d1" not in old.store.db["subjects"].columns_dict
+    old.close()
+    monkeypatch.undo()
+    svc = Service.open(path, user="tester", today=TODAY)
+    assert svc.store.schema_version() == 2
+    assert svc.subject("101-001").planned_c1d1 is None
+    svc.edit_subject("101-001", planned_c1d1=d("2025-03-03"))
+    assert svc.subject("101-001").planned_c1d1 == d("2025-03-03")
+    svc.close()
+
+
+def test_planned_c1d1_is_stored(service, db_path):
+    service.add_subject(make_subject("101-001", planned_c1d1=d("2025-03-03")))
+    service.add_subject(make_subject("101-002"))
+    service.close()
+    again = Service.open(db_path, today=TODAY)
+    assert again.subject("101-001").planned_c1d1 == d("2025-03-03")
+    assert again.subject("101-002").planned_c1d1 is None
+    again.close()
+
+
+def test_awaiting_planned_reads_only_those_subjects(service):
+    service.add_subject(make_subject("101-001", planned_c1d1=d("2025-03-03")))  # awaiting, planned
+    service.add_subject(make_subject("101-002"))  # awaiting, nothing planned
+    service.add_subject(make_subject("101-003", planned_c1d1=d("2025-03-03"), c1d1=d("2025-03-04")))  # dosed
+    service.add_subject(make_subject("101-004", planned_c1d1=d("2025-03-03"), screen_failure_date=d("2025-02-20"),
+                                     screen_failure_reason="synthetic"))
+    service.tick("101-001", "SCR", "hematology", date=d("2025-02-20"))
+    got = service.store.load_awaiting_planned()
+    assert [s.id for s in got] == ["101-001"]
+    assert ("SCR", "hematology") in got[0].procedures  # with its checklist ticks
+    plan = service.store.db.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM subjects "
+        "WHERE planned_c1d1 IS NOT NULL AND c1d1 IS NULL AND screen_failure_date IS NULL").fetchall()
+    assert any("subjects_awaiting_planned" in row[-1] for row in plan), plan
+
+
+def test_load_subjects_by_id_in_chunks(service, monkeypatch):
+    from coordinator.db import store
+
+    monkeypatch.setattr(store, "_CHUNK", 2)
+    for i in range(1, 6):
+        service.add_subject(make_subject(f"101-{i:03d}"))
+    service.tick("101-005", "SCR", "hematology", date=d("2025-02-20"))
+    got = service.store.load_subjects_by_id(["101-005", "101-001", "999-999", "101-003", "101-001"])
+    assert [s.id for s in got] == ["101-001", "101-003", "101-005"]
+    assert got[2] == service.subject("101-005")  # every fact, ticks included
+    assert service.store.load_subjects_by_id([]) == []
 
 
 def test_audit_trail_refuses_updates_and_deletes(enrolled):

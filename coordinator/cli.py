@@ -125,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
         c.set_defaults(run=func)
         return c
 
+    c = command("open", cmd_open, "open the desktop window (the default when no command is given)")
+    c.add_argument("--demo", action="store_true", help="when there is no database yet, create the demo instead of asking")
+    c.add_argument("--smoke", action="store_true", help="quit as soon as the window is up (start-up check and timing)")
+
     on_help = "the day to look at (YYYY-MM-DD, default today)"
     reason_help = "why an already-recorded value is being corrected (required for corrections)"
 
@@ -259,10 +263,26 @@ def _short(day: dt.date) -> str:
 
 
 # -- commands --------------------------------------------------------------------------------------------
+def has_display() -> bool:
+    """Whether a window can open: on Linux and the BSDs that needs X11 or Wayland, unless a Qt
+    platform (offscreen, vnc...) was chosen explicitly."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
 def cmd_open(args) -> int:
-    """No command: open the app. Until the desktop window exists, print today's due list,
-    creating a demo database first when there is none."""
+    """No command (or 'open'): open the desktop window. Where there is no display, say so and
+    print today's due list instead, creating a demo database first when there is none."""
     path = _db_path(args)
+    demo_if_new = getattr(args, "demo", False)
+    if has_display():
+        from coordinator.ui.app import run  # only here: the command line itself never loads Qt
+        return run(path, args.user, first_run="demo" if demo_if_new else "ask", smoke=getattr(args, "smoke", False))
+    print("No display here (neither DISPLAY nor WAYLAND_DISPLAY is set), so the window cannot open. "
+          "Today's due list instead:\n")
     if path.exists():
         service = Service.open(path, user=args.user)
     else:
@@ -274,7 +294,7 @@ def cmd_open(args) -> int:
         print(f"No database at {path}: created a demo database of synthetic subjects.\n")
     print(f"Study {service.protocol.code}  ·  {display(service.today, weekday=True)}  ·  {path}")
     _print_due(service.due(service.today, 7), service.today)
-    print("\n(The desktop window is not built yet: see 'coordinator --help' for every command.)")
+    print("\n(See 'coordinator --help' for every command.)")
     return 0
 
 

@@ -34,3 +34,7 @@ class InputError(CoordinatorError):
 
 class StoreError(CoordinatorError):
     """The database file cannot be used as asked (locked, full, damaged...)."""
+
+
+class CorrectionNeedsReason(InputError):
+    """Changing or removing an already-recorded value without saying why (the audit trail keeps it)."""

@@ -23,7 +23,7 @@ from coordinator import transfer
 from coordinator.checklist import ChecklistItem, Progress, ScreeningCheck, checklist_progress, screening_checks, visit_checklist
 from coordinator.dates import iso
 from coordinator.db.store import AuditRow, Store, Transaction
-from coordinator.errors import CoordinatorError, InputError, StoreError
+from coordinator.errors import CoordinatorError, CorrectionNeedsReason, InputError, StoreError
 from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord
 from coordinator.protocol import Protocol, VisitRef
 from coordinator.schedule import PlannedVisit, build_plan, current_cycle_day, latest_number, study_end, subject_status
@@ -419,7 +419,7 @@ class Service:
             corrections = [d for d in diffs if _is_correction(*d)]
             if corrections and not (reason and reason.strip()):
                 field_name = corrections[0][0]
-                raise InputError(subject_id, field_name, f"already recorded as {_show(corrections[0][1])}: "
+                raise CorrectionNeedsReason(subject_id, field_name, f"already recorded as {_show(corrections[0][1])}: "
                                  "a correction needs a reason (--reason)")
             plan = check_subject(self.protocol, new, self.today)
             if old.c1d1 is None and new.c1d1 is not None:

@@ -1,6 +1,5 @@
 """Shared fixtures. Qt tests (later) run headless: set before any Qt import."""
 
-import datetime as dt
 import os
 
 import pytest
@@ -8,14 +7,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from coordinator import protocol as protocol_mod  # noqa: E402
-from coordinator.model import Subject  # noqa: E402
 from coordinator.service import Service  # noqa: E402
-
-TODAY = dt.date(2026, 1, 15)
-
-
-def d(text: str) -> dt.date:
-    return dt.date.fromisoformat(text)
+from helpers import TODAY, d, make_subject  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -34,11 +27,6 @@ def service(db_path):
     svc = Service.create(db_path, user="tester", today=TODAY)
     yield svc
     svc.close()
-
-
-def make_subject(sid="101-001", sex="F", cbp=True, consent="2025-02-10", **facts) -> Subject:
-    return Subject(id=sid, initials="ABC", sex=sex, birth_date=d("1958-04-02"), consent_date=d(consent),
-                   childbearing_potential=cbp if sex == "F" else False, **facts)
 
 
 @pytest.fixture

@@ -172,11 +172,14 @@ def test_demo_has_subjects_at_every_stage(tmp_path, run):
     assert {"overdue", "due", "upcoming"} <= {i["status"] for i in due}
 
 
-def test_no_command_creates_a_demo_and_prints_the_due_list(tmp_path, monkeypatch, capsys):
+def test_no_command_without_a_display_creates_a_demo_and_prints_the_due_list(tmp_path, monkeypatch, capsys):
     db = tmp_path / "first-run.db"
     monkeypatch.setenv("COORDINATOR_DB", str(db))
+    for name in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
     assert main([]) == 0
     out = capsys.readouterr().out
+    assert "No display here" in out
     assert "created a demo database" in out and "DUE" in out
     assert db.exists()
 

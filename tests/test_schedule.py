@@ -5,7 +5,7 @@ Subject: consent Mon 10-Feb-2025, cycle 1 day 1 Mon 03-Mar-2025 unless said othe
 
 from dataclasses import replace
 
-from conftest import d, make_subject
+from helpers import d, make_subject
 
 from coordinator.model import VisitRecord
 from coordinator.schedule import build_plan, current_cycle_day, subject_status

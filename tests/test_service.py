@@ -1,7 +1,7 @@
 """The service: every write with its audit row, corrections, the cap, checklists and the due list."""
 
 import pytest
-from conftest import TODAY, d, make_subject
+from helpers import TODAY, d, make_subject
 
 from coordinator.errors import InputError
 

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import TODAY
+from helpers import TODAY
 
 from coordinator.errors import InputError
 from coordinator.service import Service

@@ -4,7 +4,7 @@ import os
 import sqlite3
 
 import pytest
-from conftest import TODAY, d, make_subject
+from helpers import TODAY, d, make_subject
 
 from coordinator.db.store import Store
 from coordinator.errors import StoreError

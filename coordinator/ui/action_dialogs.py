@@ -1,0 +1,159 @@
+"""The small forms for one fact each: enrollment, screen failure, end of treatment, events,
+dose levels, the steroid, a missed or unscheduled visit.
+
+They live together because each is a dozen lines on ``FormDialog``; the
+subject screen opens them. Every one saves through one service call (one
+transaction with its audit rows).
+"""
+
+from __future__ import annotations
+
+from coordinator.errors import InputError
+from coordinator.model import Subject
+from coordinator.service import Change
+from coordinator.ui.form import FormDialog
+
+
+class _SubjectForm(FormDialog):
+    def __init__(self, session, subject: Subject, title: str, intro: str = "", parent=None, **extra):
+        self.subject = subject
+        self.extra = extra
+        super().__init__(session, f"{title} · {subject.id}", intro, parent)
+
+
+class EnrollDialog(_SubjectForm):
+    def __init__(self, session, subject, parent=None):
+        service = session.service
+        intro = (f"Cycle 1 day 1 is the first dose. {service.enrolled_count()} of "
+                 f"{service.protocol.enrollment_cap} places are taken.")
+        super().__init__(session, subject, "Enroll: cycle 1 day 1", intro, parent)
+
+    def _build_fields(self) -> None:
+        self.date_field("c1d1", "Cycle 1 day 1 (first dose)", self.subject.c1d1 or self.subject.planned_c1d1 or self.service.today)
+
+    def submit(self, values, reason) -> Change:
+        return self.service.enroll(self.subject.id, values["c1d1"], reason=reason)
+
+
+class ScreenFailDialog(_SubjectForm):
+    def __init__(self, session, subject, parent=None):
+        super().__init__(session, subject, "Screen failure", "The subject leaves the study before the first dose.", parent)
+
+    def _build_fields(self) -> None:
+        self.date_field("screen_failure.date", "Date", self.subject.screen_failure_date or self.service.today)
+        self.text_field("screen_failure.reason", "Reason", self.subject.screen_failure_reason or "",
+                        placeholder="e.g. creatinine clearance below the limit")
+
+    def submit(self, values, reason) -> Change:
+        return self.service.screen_fail(self.subject.id, values["screen_failure.date"], values["screen_failure.reason"],
+                                        reason=reason)
+
+
+class EndTreatmentDialog(_SubjectForm):
+    def __init__(self, session, subject, parent=None):
+        eot = session.service.protocol.end_of_treatment
+        super().__init__(session, subject, "End of treatment",
+                         f"The end-of-treatment visit falls within {eot.window_days} days of the last dose.", parent)
+
+    def _build_fields(self) -> None:
+        reasons = self.service.protocol.end_of_treatment.reasons
+        self.date_field("last_dose", "Last dose", self.subject.last_dose or self.service.today)
+        self.choice_field("end_of_treatment_reason", "Reason", [(r, r.replace("_", " ")) for r in reasons],
+                          self.subject.end_of_treatment_reason)
+
+    def submit(self, values, reason) -> Change:
+        return self.service.end_treatment(self.subject.id, values["last_dose"], values["end_of_treatment_reason"],
+                                          reason=reason)
+
+
+class EventDialog(_SubjectForm):
+    """Progression, alternate therapy, death, withdrawal: the protocol's event list."""
+
+    def __init__(self, session, subject, kind: str, parent=None):
+        event = session.service.protocol.events[kind]
+        intro = "This ends the subject's study: later visits are cancelled." if event.ends_study else ""
+        super().__init__(session, subject, event.label, intro, parent, kind=kind)
+
+    def _build_fields(self) -> None:
+        kind = self.extra["kind"]
+        self.date_field("events", "Date", self.subject.events.get(kind) or self.service.today)
+
+    def submit(self, values, reason) -> Change:
+        return self.service.record_event(self.subject.id, self.extra["kind"], values["events"], reason=reason)
+
+
+class DoseDialog(_SubjectForm):
+    def __init__(self, session, subject, parent=None):
+        super().__init__(session, subject, "Change a dose level",
+                         "The new level holds from the chosen cycle on, and shows on that cycle's dosing form.", parent)
+
+    def _build_fields(self) -> None:
+        drugs = self.service.protocol.drugs
+        self.choice_field("dose_changes.drug", "Drug", [(d.id, d.name) for d in drugs])
+        self.choice_field("dose_changes.level", "Level", [])
+        self.int_field("dose_changes.from_cycle", "From cycle", max(1, self._current_cycle()), 1, 999)
+        self.field("dose_changes.drug").currentIndexChanged.connect(self._on_drug_changed)
+        self._on_drug_changed()
+
+    def _current_cycle(self) -> int:
+        timeline = self.service.timeline(self.subject.id, self.session.day)
+        return timeline.cycle_day[0] if timeline.cycle_day else 1
+
+    def _on_drug_changed(self) -> None:
+        drug = next(d for d in self.service.protocol.drugs if d.id == self.field("dose_changes.drug").currentData())
+        levels = self.field("dose_changes.level")
+        levels.clear()
+        for level in drug.levels:
+            levels.addItem(f"level {level.level}: {level.dose_mg:g} mg", level.level)
+
+    def submit(self, values, reason) -> Change:
+        return self.service.change_dose(self.subject.id, values["dose_changes.drug"], values["dose_changes.level"],
+                                        values["dose_changes.from_cycle"], reason=reason)
+
+
+class SteroidDialog(_SubjectForm):
+    def __init__(self, session, subject, parent=None):
+        super().__init__(session, subject, "Steroid", "The steroid the investigator chose, its dose and its cycle days.", parent)
+
+    def _build_fields(self) -> None:
+        current = self.subject.steroid
+        steroids = self.service.protocol.steroids
+        self.choice_field("steroid.drug", "Steroid", [(k, v.name) for k, v in steroids.items()], current.drug if current else None)
+        self.float_field("steroid.dose_mg", "Dose", current.dose_mg if current else 40.0, suffix=" mg")
+        self.text_field("steroid.days", "Cycle days", ",".join(map(str, current.days)) if current else "1,8,15,22",
+                        hint="cycle days, separated by commas")
+
+    def submit(self, values, reason) -> Change:
+        try:
+            days = [int(x) for x in values["steroid.days"].split(",") if x.strip()]
+        except ValueError:
+            raise InputError(self.subject.id, "steroid.days", "must be cycle days separated by commas, such as 1,8,15,22") from None
+        return self.service.set_steroid(self.subject.id, values["steroid.drug"], values["steroid.dose_mg"], days, reason=reason)
+
+
+class MissedVisitDialog(_SubjectForm):
+    def __init__(self, session, subject, visit: str, parent=None):
+        super().__init__(session, subject, f"Visit {visit} missed", "The visit will show as missed, with its reason.",
+                         parent, visit=visit)
+
+    def _build_fields(self) -> None:
+        self.text_field("visits", "Why was it missed?", placeholder="e.g. hospitalised; patient unable to travel")
+
+    def submit(self, values, reason) -> Change:
+        if not values["visits"]:
+            raise InputError(self.subject.id, "visits", "a missed visit needs its reason")
+        return self.service.miss_visit(self.subject.id, self.extra["visit"], values["visits"], reason=reason)
+
+
+class UnscheduledDialog(_SubjectForm):
+    def __init__(self, session, subject, parent=None):
+        super().__init__(session, subject, "Unscheduled visit", "Adds the next unscheduled visit (UNS1, UNS2, …).", parent)
+        self.code: str | None = None
+
+    def _build_fields(self) -> None:
+        self.date_field("visits", "Date", self.service.today)
+        self.text_field("notes", "Notes", placeholder="why the subject came in")
+
+    def submit(self, values, reason) -> Change:
+        change, self.code = self.service.add_unscheduled(self.subject.id, values["visits"], values["notes"])
+        return change

@@ -1,0 +1,76 @@
+"""Every question and message the GUI puts to the user, in one replaceable place.
+
+Screens call ``ask.error(...)``, ``ask.confirm(...)`` and so on through this
+module, so a test can replace a function (``monkeypatch.setattr(ask, "reason",
+...)``) instead of clicking a modal dialog that would block an offscreen run.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
+
+from coordinator.errors import CoordinatorError
+
+TITLE = "Coordinator"
+# Set for unattended runs (``open --smoke``): messages go to stderr instead of a box nobody can close.
+UNATTENDED = False
+
+
+def error(parent: QWidget | None, message: str) -> None:
+    """A known problem the user can act on: plain words, no traceback."""
+    if UNATTENDED:
+        print(f"coordinator: {message}", file=sys.stderr)
+        return
+    QMessageBox.warning(parent, TITLE, message)
+
+
+def info(parent: QWidget | None, message: str) -> None:
+    QMessageBox.information(parent, TITLE, message)
+
+
+def bug(parent: QWidget | None, summary: str, details: str) -> None:
+    """Anything unexpected is a bug: say so, and keep the details for the report."""
+    if UNATTENDED:
+        print(f"coordinator: bug: {summary}\n{details}", file=sys.stderr)
+        return
+    box = QMessageBox(QMessageBox.Icon.Critical, TITLE,
+                      "Something went wrong inside Coordinator (a bug). Nothing half-done was saved: "
+                      "every change is saved whole or not at all.\n\n" + summary, parent=parent)
+    box.setDetailedText(details)
+    box.exec()
+
+
+def confirm(parent: QWidget | None, question: str, yes: str = "Yes") -> bool:
+    box = QMessageBox(QMessageBox.Icon.Question, TITLE, question, parent=parent)
+    ok = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(ok)
+    box.exec()
+    return box.clickedButton() is ok
+
+
+def text(parent: QWidget | None, title: str, label: str, value: str = "") -> str | None:
+    """One line of text, or None when cancelled."""
+    answer, ok = QInputDialog.getText(parent, title, label, QLineEdit.EchoMode.Normal, value)
+    return answer.strip() if ok else None
+
+
+def reason(parent: QWidget | None, what: str) -> str | None:
+    """Why an already-recorded value is being corrected (the audit trail keeps it); None = cancel."""
+    while True:
+        answer = text(parent, "Reason for the correction",
+                      f"{what}\n\nA correction of a recorded value needs a reason (kept in the audit trail):")
+        if answer is None or answer:
+            return answer
+
+
+def failure(parent: QWidget | None, what: str, exc: BaseException) -> None:
+    """A background read failed: a known problem as a message, anything else as a bug."""
+    if isinstance(exc, CoordinatorError):
+        error(parent, f"{what}\n\n{exc}")
+    else:
+        bug(parent, f"{what} ({type(exc).__name__}: {exc})",
+            "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))

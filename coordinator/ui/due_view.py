@@ -1,0 +1,128 @@
+"""The dashboard: what to do on a day, most urgent first, with counts at the top.
+
+It reloads on a worker thread after every change, when the day looked at moves
+and at midnight, so a large database never makes the window stutter; a reload
+that a newer one overtook is dropped.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSpinBox, QTableView, QVBoxLayout, QWidget
+
+from coordinator.dates import display
+from coordinator.ui import ask, settings
+from coordinator.ui.due_table import SECTION_TITLES, SECTIONS, DueTableModel, due_rows
+from coordinator.ui.session import Session
+from coordinator.ui.status import visit_look
+from coordinator.ui.table import RESIZE_SAMPLE_ROWS, SearchProxy
+
+
+class DueView(QWidget):
+    """Signals:
+        open_visit(str, str): the subject and visit of the row the user opened.
+        loaded(): the rows for the current day are shown.
+    """
+
+    open_visit = Signal(str, str)
+    loaded = Signal()
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.loading = False
+        self._generation = 0
+        self._build_ui()
+        self._connect_signals()
+        self.refresh()
+
+    def _build_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.counts = QLabel()
+        self.counts.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.title)
+        layout.addWidget(self.counts)
+        row = QHBoxLayout()
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter: subject, visit, status…")
+        self.filter.setClearButtonEnabled(True)
+        row.addWidget(self.filter, 1)
+        row.addWidget(QLabel("Upcoming:"))
+        self.horizon = QSpinBox()
+        self.horizon.setRange(0, 90)
+        self.horizon.setSuffix(" days")
+        self.horizon.setValue(settings.UPCOMING_DAYS.get())
+        row.addWidget(self.horizon)
+        layout.addLayout(row)
+        self.model = DueTableModel(self)
+        self.proxy = SearchProxy(self.model, self)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setResizeContentsPrecision(RESIZE_SAMPLE_ROWS)  # 10,000 rows stay quick
+        self.table.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(self.table, 1)
+        self.empty = QLabel("Nothing overdue, due or coming up.")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.hide()
+        layout.addWidget(self.empty)
+
+    def _connect_signals(self) -> None:
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.horizon.valueChanged.connect(self._on_horizon_value_changed)
+        self.table.activated.connect(self._on_table_activated)
+        self.session.changed.connect(lambda _change: self.refresh())
+        self.session.day_changed.connect(lambda _day: self.refresh())
+
+    # -- loading --------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self._generation += 1
+        generation, day, days = self._generation, self.session.day, self.horizon.value()
+        self.loading = True
+        self.session.read_in_background(self, lambda service: due_rows(service, day, days),
+                                        lambda rows: self._on_rows_loaded(generation, day, days, rows),
+                                        self._on_rows_failed)
+
+    def _on_rows_loaded(self, generation: int, day, days: int, rows) -> None:
+        if generation != self._generation:
+            return  # a newer reload is on its way
+        self.model.set_rows(rows)
+        counts = {section: sum(1 for r in rows if r.section == section) for section in SECTIONS}
+        is_today = day == self.session.service.today
+        self.title.setText(f"<h2>{'Today, ' if is_today else ''}{display(day, weekday=True)}</h2>")
+        parts = []
+        for section in SECTIONS:
+            look = visit_look(section)
+            words = SECTION_TITLES[section] + (f" ({days} days)" if section == "upcoming" else "")
+            parts.append(f"<span style='color:{look.colour}; font-size:large'>{look.symbol}</span> "
+                         f"<b>{counts[section]}</b> {words}")
+        self.counts.setText("&nbsp;&nbsp;&nbsp;".join(parts))
+        self.empty.setVisible(not rows)
+        self.loading = False
+        self.loaded.emit()
+
+    def _on_rows_failed(self, exc: Exception) -> None:
+        self.loading = False
+        ask.failure(self, "The dashboard could not be read.", exc)
+
+    # -- handlers ---------------------------------------------------------------------------------------
+    def _on_horizon_value_changed(self, value: int) -> None:
+        settings.UPCOMING_DAYS.set(value)
+        self.refresh()
+
+    def _on_table_activated(self, index: QModelIndex) -> None:
+        row = self.proxy.row(index)
+        self.open_visit.emit(row.subject, row.visit)
+
+    def rows(self):
+        """The rows as shown (filtered and sorted), for tests and printing."""
+        return [self.proxy.row(self.proxy.index(i, 0)) for i in range(self.proxy.rowCount())]

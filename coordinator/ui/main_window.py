@@ -1,0 +1,279 @@
+"""The main window: the day's dashboard, the registry and one subject, with menus and shortcuts.
+
+Layout after design.md: a header with the study and the day being looked at, a
+navigation list on the left, the screens in a stack, and a status bar with the
+database file, the enrollment count and the user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from pathlib import Path
+
+import PySide6
+from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog, QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox, QPushButton,
+    QStackedWidget, QToolButton, QVBoxLayout, QWidget,
+)
+
+from coordinator import __version__
+from coordinator.errors import CoordinatorError
+from coordinator.ui import ask, printing, settings
+from coordinator.ui.due_view import DueView
+from coordinator.ui.form import DateEdit
+from coordinator.ui.session import Session
+from coordinator.ui.subject_dialog import SubjectDialog
+from coordinator.ui.subject_view import SubjectView
+from coordinator.ui.subjects_view import SubjectsView
+
+VIEWS = ("today", "subjects", "subject")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session, open_window=None):
+        super().__init__()
+        self.session = session
+        self.service = session.service
+        self._open_window = open_window  # app.open_window: File > Open starts a new window on another file
+        self._build_ui()
+        self._build_menus()
+        self._connect_signals()
+        self._restore()
+        self._refresh_status()
+
+    # -- building ------------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        protocol = self.service.protocol
+        self.setWindowTitle(f"Coordinator · {protocol.code}")  # never a subject's name or id (design.md)
+        self.resize(1280, 820)
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(6, 6, 6, 0)
+
+        header = QHBoxLayout()
+        study = QLabel(f"<b>Study {protocol.code}</b> · {protocol.short_title}")
+        study.setTextFormat(Qt.TextFormat.RichText)
+        header.addWidget(study, 1)
+        self.previous_day = QToolButton(text="◀")
+        self.previous_day.setToolTip("Previous day (Alt+Left)")
+        self.day_edit = DateEdit(self.session.day)
+        self.day_edit.setToolTip("The day the dashboard and timelines look at")
+        self.next_day = QToolButton(text="▶")
+        self.next_day.setToolTip("Next day (Alt+Right)")
+        self.today_button = QPushButton("Today")
+        self.today_button.setToolTip("Back to today (Ctrl+T)")
+        for widget in (self.previous_day, self.day_edit, self.next_day, self.today_button):
+            header.addWidget(widget)
+        header.addSpacing(16)
+        header.addWidget(QLabel(f"User: <b>{self.service.user}</b>"))
+        outer.addLayout(header)
+
+        body = QHBoxLayout()
+        self.nav = QListWidget()
+        self.nav.addItems(["Today", "Subjects", "Subject"])
+        self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 24)
+        self.stack = QStackedWidget()
+        self.due_view = DueView(self.session)
+        self.subjects_view = SubjectsView(self.session)
+        self.subject_view = SubjectView(self.session)
+        for view in (self.due_view, self.subjects_view, self.subject_view):
+            self.stack.addWidget(view)
+        body.addWidget(self.nav)
+        body.addWidget(self.stack, 1)
+        outer.addLayout(body, 1)
+        self.setCentralWidget(central)
+
+        self.status_db = QLabel()
+        self.status_enrolled = QLabel()
+        self.status_user = QLabel(f"user {self.service.user}")
+        for label in (self.status_db, self.status_enrolled, self.status_user):
+            self.statusBar().addWidget(label)
+
+    def _action(self, menu, text: str, handler, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        action.triggered.connect(handler)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&Open database…", self._on_open_triggered, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "&New study database…", self._on_new_triggered)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Import subjects…", self._on_import_triggered)
+        self._action(file_menu, "&Export subjects…", self._on_export_triggered)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Print…", self._on_print_triggered, QKeySequence.StandardKey.Print,
+                     "Print the day's due list, or the open visit's checklist")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        go = bar.addMenu("&Go")
+        self.today_action = self._action(go, "&Today", self._on_today_triggered, "Ctrl+T", "Dashboard for today")
+        self._action(go, "&Find subject…", self._on_find_triggered, QKeySequence.StandardKey.Find,
+                     "Type part of a subject id or initials")
+        self._action(go, "&Subject", lambda: self.show_view("subject"), "Ctrl+3")
+        go.addSeparator()
+        self._action(go, "&Next visit", lambda: self.subject_view.step_visit(1), "Ctrl+Down")
+        self._action(go, "&Previous visit", lambda: self.subject_view.step_visit(-1), "Ctrl+Up")
+        self._action(go, "Previous day", lambda: self._step_day(-1), "Alt+Left")
+        self._action(go, "Next day", lambda: self._step_day(1), "Alt+Right")
+
+        subject = bar.addMenu("&Subject")
+        self._action(subject, "&Add subject…", self._on_add_subject_triggered, QKeySequence.StandardKey.New)
+        self.subject_view.add_actions_to(subject)
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self._on_shortcuts_triggered, QKeySequence.StandardKey.HelpContents)
+        self._action(help_menu, "&About Coordinator", self._on_about_triggered)
+
+    def _connect_signals(self) -> None:
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.currentRowChanged.connect(self._on_nav_current_row_changed)
+        self.day_edit.dateChanged.connect(self._on_day_edit_date_changed)
+        self.previous_day.clicked.connect(lambda: self._step_day(-1))
+        self.next_day.clicked.connect(lambda: self._step_day(1))
+        self.today_button.clicked.connect(self._on_today_triggered)
+        self.session.day_changed.connect(self._on_session_day_changed)
+        self.session.changed.connect(lambda _change: self._refresh_status())
+        self.due_view.open_visit.connect(self.open_subject)
+        self.subjects_view.open_subject.connect(self.open_subject)
+        self.subjects_view.add_subject.connect(self._on_add_subject_triggered)
+
+    def _restore(self) -> None:
+        geometry = settings.GEOMETRY.get()
+        if not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        last_subject = settings.LAST_SUBJECT.get()
+        if last_subject:
+            self.subject_view.show_subject(last_subject, quiet=True)  # gone from this database: nothing shown
+        view = settings.LAST_VIEW.get()
+        self.show_view(view if view in VIEWS and (view != "subject" or self.subject_view.subject_id) else "today")
+
+    # -- navigation ----------------------------------------------------------------------------------
+    def show_view(self, name: str) -> None:
+        self.nav.setCurrentRow(VIEWS.index(name))
+
+    def open_subject(self, subject_id: str, visit: str | None = None) -> None:
+        self.subject_view.show_subject(subject_id, visit)
+        self.show_view("subject")
+
+    def _step_day(self, days: int) -> None:
+        self.session.set_day(self.session.day + dt.timedelta(days=days))
+
+    def _on_nav_current_row_changed(self, row: int) -> None:
+        if VIEWS[row] == "subjects":
+            self.subjects_view.ensure_loaded()
+
+    def _on_today_triggered(self) -> None:
+        self.session.set_day(self.service.today)
+        self.show_view("today")
+
+    def _on_find_triggered(self) -> None:
+        self.show_view("subjects")
+        self.subjects_view.focus_search()
+
+    def _on_day_edit_date_changed(self) -> None:
+        day = self.day_edit.value()
+        if day is not None:
+            self.session.set_day(day)
+
+    def _on_session_day_changed(self, day: dt.date) -> None:
+        with QSignalBlocker(self.day_edit):
+            self.day_edit.set_value(day)
+        self.today_button.setEnabled(day != self.service.today)
+
+    def _refresh_status(self) -> None:
+        self.status_db.setText(f"{self.session.path.name}  ·  {self.session.path.parent}")
+        self.status_db.setToolTip(str(self.session.path))
+        self.status_enrolled.setText(f"{self.service.enrolled_count()} of {self.service.protocol.enrollment_cap} enrolled")
+        self.today_button.setEnabled(self.session.day != self.service.today)
+
+    # -- actions -----------------------------------------------------------------------------------------
+    def _on_add_subject_triggered(self) -> None:
+        dialog = SubjectDialog(self.session, None, self)
+        if dialog.exec() and dialog.change:
+            self.open_subject(dialog.change.subject_ids[0])
+
+    def _on_open_triggered(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open a study database", str(self.session.path.parent),
+                                              "Coordinator databases (*.db);;All files (*)")
+        if name and self._open_window and self._open_window(Path(name), self.service.user):
+            self.close()
+
+    def _on_new_triggered(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "New study database", str(self.session.path.parent / "study.db"),
+                                              "Coordinator databases (*.db)")
+        if not name:
+            return
+        if Path(name).exists():
+            ask.error(self, f"{name} already exists; choose a new file name.")
+            return
+        from coordinator.ui.app import prepare_database  # the same off-thread creation as at first start
+        if prepare_database(Path(name), self.service.user, "new", None) and self._open_window:
+            self._open_window(Path(name), self.service.user)
+            self.close()
+
+    def _on_import_triggered(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Import subjects (coordinator-subjects/1 JSON)", "",
+                                              "Subject files (*.json)")
+        if not name:
+            return
+        try:
+            change = self.service.import_file(name)
+        except CoordinatorError as exc:
+            ask.error(self, f"Nothing was imported.\n\n{exc}")
+            return
+        self.session.notify(change)
+        ask.info(self, f"Imported {len(change.subject_ids)} subjects.")
+
+    def _on_export_triggered(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, "Export subjects", "subjects.json", "Subject files (*.json)")
+        if name:
+            count = self.service.export_file(name)
+            ask.info(self, f"Exported {count} subjects to {name}.")
+
+    def _on_print_triggered(self) -> None:
+        study = self.service.protocol.code
+        view = self.stack.currentWidget()
+        if view is self.subject_view and self.subject_view.checklist.visit is not None:
+            checklist = self.subject_view.checklist
+            printing.print_html(self, "Visit checklist", printing.checklist_html(
+                study, self.subject_view.subject, checklist.visit, checklist.model.rows()))
+        else:
+            printing.print_html(self, "Due list", printing.due_list_html(study, self.session.day, self.due_view.rows()))
+
+    def _on_shortcuts_triggered(self) -> None:
+        rows = [(a.text().replace("&", ""), a.shortcut().toString(QKeySequence.SequenceFormat.NativeText))
+                for top in self.menuBar().actions() if top.menu() for a in top.menu().actions()
+                if not a.shortcut().isEmpty()]
+        ask.info(self, "Keyboard shortcuts\n\n" + "\n".join(f"{key:>14}   {text}" for text, key in rows)
+                 + "\n\nIn any list: type to search, Enter opens the selected row.")
+
+    def _on_about_triggered(self) -> None:
+        protocol = self.service.protocol
+        QMessageBox.about(self, "About Coordinator", (
+            f"<h3>Coordinator {__version__}</h3>"
+            "<p>Visit schedules, checklists and forms for clinical-trial research coordinators.</p>"
+            f"<p>Study {protocol.code}: {protocol.title}<br>Protocol file {Path(protocol.source).name}, "
+            f"sha256 {protocol.sha256[:12]}</p>"
+            f"<p>Python {platform.python_version()} · Qt {PySide6.QtCore.qVersion()} · "
+            f"PySide6 {PySide6.__version__}</p>"
+            f"<p>Database: {self.session.path}</p>"))
+
+    # -- closing ---------------------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        settings.GEOMETRY.set(self.saveGeometry())
+        settings.LAST_VIEW.set(VIEWS[self.nav.currentRow()])
+        settings.LAST_SUBJECT.set(self.subject_view.subject_id or "")
+        self.subject_view.save_layout()
+        self.session.close()
+        super().closeEvent(event)

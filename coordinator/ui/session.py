@@ -1,0 +1,129 @@
+"""The open study as the screens share it: the service, the day being looked at, and news of changes.
+
+Screens receive the session in their constructor and reach data only through
+``session.service`` (no SQL in ``ui/``). After a write they call
+``session.changed.emit(change)``; each open screen decides whether to refresh.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import shiboken6
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from coordinator.service import Change, Service
+
+CLOCK_INTERVAL_MS = 30_000
+RESULTS_INTERVAL_MS = 15
+
+
+class Session(QObject):
+    """Signals:
+        changed(object): a ``Change`` after a write was saved.
+        day_changed(object): the day being looked at moved (the date control, or midnight).
+        today_changed(object): the calendar day rolled over while the app was open.
+    """
+
+    changed = Signal(object)
+    day_changed = Signal(object)
+    today_changed = Signal(object)
+
+    def __init__(self, service: Service, path: Path, parent: QObject | None = None):
+        super().__init__(parent)
+        self.service = service
+        self.path = Path(path)
+        self._day = service.today
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reader")
+        self._results: queue.SimpleQueue = queue.SimpleQueue()
+        self._pending = 0
+        self._results_timer = QTimer(self)
+        self._results_timer.setInterval(RESULTS_INTERVAL_MS)
+        self._results_timer.timeout.connect(self._on_results_timer_timeout)
+        self._clock = QTimer(self)
+        self._clock.setInterval(CLOCK_INTERVAL_MS)
+        self._clock.timeout.connect(self._on_clock_timeout)
+        self._clock.start()
+
+    @property
+    def day(self) -> dt.date:
+        return self._day
+
+    def set_day(self, day: dt.date) -> None:
+        if day != self._day:
+            self._day = day
+            self.day_changed.emit(day)
+
+    def notify(self, change: Change) -> None:
+        if change.subject_ids or change.action:
+            self.changed.emit(change)
+
+    def read_in_background(self, owner: QObject, read, done, failed) -> None:
+        """Run ``read(service)`` on a worker thread with its own connection (SQLite connections
+        belong to one thread; WAL lets it read while this one writes); ``done(result)`` or
+        ``failed(exception)`` then run on the GUI thread, unless ``owner`` (the screen that
+        asked) was deleted meanwhile.
+
+        Results come back through a queue that a GUI-thread timer drains: the worker never
+        touches a Qt object, so no signal has to cross threads and a screen closed meanwhile
+        is simply skipped."""
+        args = (self.path, self.service.user, self.service.today)
+        self._pending += 1
+        self._results_timer.start()
+        self._pool.submit(_read, args, read, _if_alive(owner, done), _if_alive(owner, failed), self._results)
+
+    def _on_results_timer_timeout(self) -> None:
+        while True:
+            try:
+                callback, value = self._results.get_nowait()
+            except queue.Empty:
+                break
+            self._pending -= 1
+            callback(value)
+        if self._pending <= 0:
+            self._results_timer.stop()
+
+    @property
+    def busy(self) -> bool:
+        return self._pending > 0
+
+    def check_clock(self, now: dt.date | None = None) -> None:
+        """Midnight passed: 'today' moves, and the dashboard with it if it was showing today."""
+        now = now or dt.date.today()
+        old = self.service.today
+        if now == old:
+            return
+        self.service.today = now
+        self.today_changed.emit(now)
+        if self._day == old:
+            self.set_day(now)
+
+    def _on_clock_timeout(self) -> None:
+        self.check_clock()
+
+    def close(self) -> None:
+        self._clock.stop()
+        self._results_timer.stop()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.service.close()
+
+
+def _if_alive(owner: QObject, callback):
+    return lambda value: callback(value) if shiboken6.isValid(owner) else None
+
+
+def _read(args, read, done, failed, results: queue.SimpleQueue) -> None:
+    path, user, today = args
+    try:
+        service = Service.open(path, user=user, today=today)
+        try:
+            result = read(service)
+        finally:
+            service.close()
+    except Exception as exc:  # handed to the GUI thread, which shows it
+        results.put((failed, exc))
+    else:
+        results.put((done, result))

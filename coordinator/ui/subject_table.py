@@ -1,0 +1,44 @@
+"""The registry's rows: one per subject, with where they are in the study and what comes next."""
+
+from __future__ import annotations
+
+from coordinator.dates import display
+from coordinator.ui.status import visit_look
+from coordinator.ui.table import Column, RowTableModel
+
+STATUS_WORDS = {"screening": "screening", "screen_failed": "screen failure", "on_treatment": "on treatment",
+                "follow_up": "follow-up", "off_study": "off study"}
+
+
+def _status(summary) -> str:
+    return STATUS_WORDS.get(summary.status, summary.status.replace("_", " "))
+
+
+def _cycle_day(summary) -> str:
+    return f"C{summary.cycle_day[0]} D{summary.cycle_day[1]}" if summary.cycle_day else ""
+
+
+def _next(summary) -> str:
+    v = summary.next_visit
+    if v is None:
+        return ""
+    return f"{v.code}  {display(v.target, weekday=True)}"
+
+
+def _next_colour(summary, on) -> str | None:
+    return visit_look(summary.next_visit.status(on)).colour if summary.next_visit else None
+
+
+class SubjectTableModel(RowTableModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.on = None  # the day the summaries were computed for: colours the next visit's status
+
+    columns = [
+        Column("Subject", lambda s: s.id),
+        Column("Initials", lambda s: s.initials),
+        Column("Status", _status),
+        Column("Cycle / day", _cycle_day, sort=lambda s: s.cycle_day[0] * 1000 + s.cycle_day[1] if s.cycle_day else -1),
+        Column("Next visit", _next, sort=lambda s: s.next_visit.target.isoformat() if s.next_visit else "9999",
+               tip=lambda s: s.next_visit.label if s.next_visit else ""),
+    ]

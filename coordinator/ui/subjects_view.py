@@ -1,0 +1,127 @@
+"""The subject registry: find anyone in two keystrokes, sort by any column, open with Enter."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget,
+)
+
+from coordinator.ui import ask
+from coordinator.ui.session import Session
+from coordinator.ui.subject_table import SubjectTableModel
+from coordinator.ui.table import RESIZE_SAMPLE_ROWS, SearchProxy
+
+
+class SubjectsView(QWidget):
+    """Signals:
+        open_subject(str): the subject the user opened.
+        add_subject(): the user asked to add one.
+        loaded(): the registry is shown.
+    """
+
+    open_subject = Signal(str)
+    add_subject = Signal()
+    loaded = Signal()
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.loading = False
+        self._stale = True
+        self._generation = 0
+        self._build_ui()
+        self._connect_signals()
+
+    def _build_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Find a subject: id, initials, status… (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        row.addWidget(self.search, 1)
+        self.add_button = QPushButton("Add subject…")
+        row.addWidget(self.add_button)
+        layout.addLayout(row)
+        self.count = QLabel("Loading…")
+        layout.addWidget(self.count)
+        self.model = SubjectTableModel(self)
+        self.proxy = SearchProxy(self.model, self)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.setAlternatingRowColors(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setResizeContentsPrecision(RESIZE_SAMPLE_ROWS)  # 10,000 rows stay quick
+        self.table.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(self.table, 1)
+        self.setFocusProxy(self.search)
+
+    def _connect_signals(self) -> None:
+        self.search.textChanged.connect(self._on_search_text_changed)
+        self.search.returnPressed.connect(self._on_search_return_pressed)
+        self.table.activated.connect(self._on_table_activated)
+        self.add_button.clicked.connect(self.add_subject)
+        self.session.changed.connect(self._on_session_changed)
+        self.session.day_changed.connect(self._on_session_changed)
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def ensure_loaded(self) -> None:
+        """The registry loads when first shown (on a worker thread: 10,000 subjects take a second)."""
+        if self._stale and not self.loading:
+            self.refresh()
+
+    def refresh(self) -> None:
+        self._stale = False
+        self._generation += 1
+        generation, day = self._generation, self.session.day
+        self.loading = True
+        self.session.read_in_background(self, lambda service: service.subjects(day),
+                                        lambda rows: self._on_subjects_loaded(generation, day, rows),
+                                        self._on_subjects_failed)
+
+    def _on_subjects_loaded(self, generation: int, day, rows) -> None:
+        if generation != self._generation:
+            return
+        self.model.on = day
+        self.model.set_rows(rows)
+        self.loading = False
+        self._update_count()
+        self.loaded.emit()
+
+    def _on_subjects_failed(self, exc: Exception) -> None:
+        self.loading = False
+        ask.failure(self, "The subject list could not be read.", exc)
+
+    def _update_count(self) -> None:
+        shown, total = self.proxy.rowCount(), self.model.rowCount()
+        self.count.setText(f"{total} subjects" if shown == total else f"{shown} of {total} subjects")
+
+    def _on_session_changed(self, _what) -> None:
+        self._stale = True
+        if self.isVisible():
+            self.refresh()
+
+    def _on_search_text_changed(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text)
+        self._update_count()
+        if self.proxy.rowCount():
+            self.table.selectRow(0)
+
+    def _on_search_return_pressed(self) -> None:
+        index = self.table.currentIndex()
+        if not index.isValid() and self.proxy.rowCount():
+            index = self.proxy.index(0, 0)
+        if index.isValid():
+            self._on_table_activated(index)
+
+    def _on_table_activated(self, index: QModelIndex) -> None:
+        self.open_subject.emit(self.proxy.row(index).id)

@@ -1,0 +1,65 @@
+"""Take the README's screenshots of the app on a fresh demo database.
+
+Run under a virtual display:  xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py
+Writes docs/screenshots/{dashboard,subject,checklist,registry}.png.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from coordinator import demo
+from coordinator.service import Service
+from coordinator.ui.app import application, open_window
+
+OUT = Path(__file__).parent / "screenshots"
+
+
+def wait(ms: int) -> None:
+    end = QTimer()
+    end.setSingleShot(True)
+    end.start(ms)
+    while end.isActive():
+        QApplication.processEvents()
+
+
+def main() -> int:
+    folder = Path(tempfile.mkdtemp())
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    app = application()
+    path = folder / "demo.db"
+    service = Service.create(path)
+    service.import_subjects(demo.demo_subjects(service.protocol, service.today), source="demo")
+    service.close()
+    window = open_window(path)
+    window.resize(1500, 900)
+    wait(800)
+    OUT.mkdir(exist_ok=True)
+    window.grab().save(str(OUT / "dashboard.png"))
+    window.show_view("subjects")
+    wait(800)
+    window.grab().save(str(OUT / "registry.png"))
+    rows = window.due_view.rows()
+    pick = next((r for r in rows if r.section in ("due", "closing")), rows[0])
+    window.open_subject(pick.subject, pick.visit)
+    wait(500)
+    window.grab().save(str(OUT / "subject.png"))
+    on_treatment = [s for s in window.subjects_view.model.rows() if s.status == "on_treatment" and s.cycle_day
+                    and s.cycle_day[0] >= 4]
+    if on_treatment:
+        window.open_subject(on_treatment[0].id)
+        wait(500)
+        window.grab().save(str(OUT / "checklist.png"))
+    window.close()
+    app.quit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""GUI fixtures: offscreen Qt, settings in a temporary folder, and every dialog question answered
+by the test (``ask``) instead of a modal box that would wait forever."""
+
+import sys
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from coordinator.ui import ask
+from coordinator.ui.main_window import MainWindow
+from coordinator.ui.session import Session
+
+
+class Answers:
+    """What the GUI said to the user, and what the user answers next."""
+
+    def __init__(self):
+        self.errors: list[str] = []
+        self.infos: list[str] = []
+        self.texts: list[str | None] = []  # answers to ask.text / ask.reason, in order
+        self.questions: list[str] = []
+
+    def _text(self, _parent, _title, label, value=""):
+        self.questions.append(label)
+        assert self.texts, f"the GUI asked a question the test did not expect: {label}"
+        return self.texts.pop(0)
+
+    def _reason(self, _parent, what):
+        self.questions.append(what)
+        assert self.texts, f"the GUI asked for a reason the test did not expect: {what}"
+        return self.texts.pop(0)
+
+    def _bug(self, _parent, summary, details):
+        raise AssertionError(f"the GUI reported a bug: {summary}\n{details}")
+
+
+@pytest.fixture(autouse=True)
+def answers(monkeypatch, tmp_path, qapp):
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    qapp.setOrganizationName("coordinator-tests")
+    a = Answers()
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # app.run installs its own: undo it after the test
+    monkeypatch.setattr(ask, "error", lambda _parent, message: a.errors.append(message))
+    monkeypatch.setattr(ask, "info", lambda _parent, message: a.infos.append(message))
+    monkeypatch.setattr(ask, "text", a._text)
+    monkeypatch.setattr(ask, "reason", a._reason)
+    monkeypatch.setattr(ask, "bug", a._bug)
+    monkeypatch.setattr(ask, "confirm", lambda _parent, question, yes="Yes": True)
+    return a
+
+
+@pytest.fixture
+def session(service, db_path):
+    s = Session(service, db_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def window(session, qtbot):
+    w = MainWindow(session)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: not w.due_view.loading)
+    return w

@@ -1,0 +1,202 @@
+"""A coordinator's day in the window: add, enroll, look ahead, tick off, see the dashboard follow."""
+
+import datetime as dt
+
+from PySide6.QtCore import Qt
+
+from coordinator.ui.action_dialogs import EndTreatmentDialog, EnrollDialog, MissedVisitDialog
+from coordinator.ui.subject_dialog import SubjectDialog
+from helpers import TODAY, make_subject
+
+
+def fill_subject(dialog, sid="101-050", initials="XYZ", sex="F", cbp=True):
+    dialog.field("id").setText(sid)
+    dialog.field("initials").setText(initials)
+    dialog.field("sex").setCurrentIndex(dialog.field("sex").findData(sex))
+    dialog.field("birth_date").set_value(dt.date(1961, 5, 14))
+    dialog.field("consent_date").set_value(TODAY - dt.timedelta(days=10))
+    dialog.field("childbearing_potential").setCurrentIndex(dialog.field("childbearing_potential").findData(cbp))
+
+
+def due_for(window, day):
+    window.session.set_day(day)
+    window.due_view.refresh()
+    return wait_rows(window)
+
+
+def wait_rows(window):
+    from pytestqt.qtbot import QtBot
+    QtBot(window).waitUntil(lambda: not window.due_view.loading)
+    return window.due_view.rows()
+
+
+def test_a_whole_visit_from_the_window(window, qtbot, session, answers):
+    service = session.service
+    # add a subject
+    dialog = SubjectDialog(session, None, window)
+    fill_subject(dialog)
+    dialog.accept()
+    assert dialog.result() == dialog.DialogCode.Accepted, dialog.error_text("id") or dialog.error_text()
+    assert service.subject("101-050").initials == "XYZ"
+    # enroll them: cycle 1 day 1 today
+    enroll = EnrollDialog(session, service.subject("101-050"), window)
+    enroll.field("c1d1").set_value(TODAY)
+    enroll.accept()
+    assert service.subject("101-050").c1d1 == TODAY
+    # one week on, C1D8 is due
+    rows = due_for(window, TODAY + dt.timedelta(days=7))
+    c1d8 = next(r for r in rows if (r.subject, r.visit) == ("101-050", "C1D8"))
+    assert c1d8.section == "due" and c1d8.target == TODAY + dt.timedelta(days=7)
+    assert c1d8.done == 0 and c1d8.total > 0
+    # open it from the dashboard, as Enter would
+    window.due_view.open_visit.emit("101-050", "C1D8")
+    view = window.subject_view
+    assert window.stack.currentWidget() is view
+    assert view.checklist.visit.visit.code == "C1D8"
+    # tick the first three items done
+    for _ in range(3):
+        view.checklist.tick_selected("done")
+    items = service.checklist("101-050", "C1D8").items
+    assert [i.status for i in items[:3]] == ["done"] * 3
+    assert "3 of" in view.checklist.progress.text()
+    # the dashboard follows
+    rows = wait_rows(window)
+    c1d8 = next(r for r in rows if (r.subject, r.visit) == ("101-050", "C1D8"))
+    assert c1d8.done == 3
+    # a date in the future cannot be recorded: a plain message, nothing saved
+    view.checklist.record_visit()
+    assert "in the future" in answers.errors.pop()
+    assert "C1D8" not in service.subject("101-050").visits
+    # a week later for real: record the visit, and it leaves the due list
+    session.check_clock(TODAY + dt.timedelta(days=7))
+    view.checklist.record_visit()
+    assert not answers.errors
+    rows = wait_rows(window)
+    assert ("101-050", "C1D8") not in {(r.subject, r.visit) for r in rows}
+    # and the audit trail holds who did it
+    actions = [row.action for row in service.audit("101-050")]
+    assert {"add_subject", "enroll", "tick", "record_visit"} <= set(actions)
+
+
+def test_field_errors_show_under_their_field_and_nothing_is_saved(window, session):
+    session.service.add_subject(make_subject("101-050"))
+    dialog = SubjectDialog(session, None, window)
+    fill_subject(dialog, sid="101-050")
+    dialog.accept()
+    assert dialog.result() != dialog.DialogCode.Accepted
+    assert "already exists" in dialog.error_text("id")
+    fill_subject(dialog, sid="101-051", initials="abc")
+    dialog.accept()
+    assert "capital letters" in dialog.error_text("initials")
+    assert dialog.error_text("id") == ""
+    fill_subject(dialog, sid="101-051")
+    dialog.field("birth_date").set_value(TODAY)  # born after consent
+    dialog.accept()
+    assert "before the consent date" in dialog.error_text("birth_date")
+    assert session.service.store.subject_ids() == ["101-050"]
+
+
+def test_a_man_cannot_be_of_child_bearing_potential(window, session):
+    dialog = SubjectDialog(session, None, window)
+    fill_subject(dialog, sex="M", cbp=True)
+    assert not dialog.field("childbearing_potential").isEnabled()
+    dialog.accept()
+    assert session.service.subject("101-050").childbearing_potential is False
+
+
+def test_the_23rd_enrollment_is_refused_with_the_reason(window, session):
+    service = session.service
+    for n in range(22):
+        service.add_subject(make_subject(f"101-{n:03d}", c1d1=dt.date(2025, 3, 3)))
+    service.add_subject(make_subject("101-900"))
+    dialog = EnrollDialog(session, service.subject("101-900"), window)
+    assert "22 of 22 places are taken" in dialog.intro.text()
+    dialog.field("c1d1").set_value(TODAY)
+    dialog.accept()
+    assert "enrollment is full" in dialog.error_text("c1d1")
+    assert service.subject("101-900").c1d1 is None
+
+
+def test_a_correction_asks_for_its_reason(window, session, answers):
+    service = session.service
+    service.add_subject(make_subject("101-050", c1d1=dt.date(2025, 3, 3)))
+    dialog = EndTreatmentDialog(session, service.subject("101-050"), window)
+    dialog.field("last_dose").set_value(dt.date(2025, 6, 1))
+    dialog.accept()
+    assert service.subject("101-050").last_dose == dt.date(2025, 6, 1)
+    dialog = EndTreatmentDialog(session, service.subject("101-050"), window)
+    dialog.field("last_dose").set_value(dt.date(2025, 6, 2))
+    dialog.accept()
+    assert "needs a reason" in dialog.error_text("_reason")
+    assert service.subject("101-050").last_dose == dt.date(2025, 6, 1)
+    dialog.reason_edit.setText("typo: the diary says 2 June")
+    dialog.accept()
+    assert service.subject("101-050").last_dose == dt.date(2025, 6, 2)
+    assert any(r.reason == "typo: the diary says 2 June" for r in service.audit("101-050"))
+
+
+def test_a_changed_tick_asks_for_a_reason_and_cancel_keeps_it(window, session, answers):
+    service = session.service
+    service.add_subject(make_subject("101-050", c1d1=TODAY))
+    window.open_subject("101-050", "C1D1")
+    checklist = window.subject_view.checklist
+    checklist.table.selectRow(0)
+    checklist.tick_selected("done")
+    checklist.table.selectRow(0)
+    answers.texts = ["patient declined", None]  # why not done; then cancel the reason
+    checklist.tick_selected("not_done")
+    first = service.checklist("101-050", "C1D1").items[0]
+    assert first.status == "done"
+
+
+def test_missed_visit_needs_a_reason(window, session):
+    service = session.service
+    service.add_subject(make_subject("101-050", c1d1=dt.date(2025, 3, 3)))
+    dialog = MissedVisitDialog(session, service.subject("101-050"), "C1D8", window)
+    dialog.accept()
+    assert "needs its reason" in dialog.error_text("visits")
+    dialog.field("visits").setText("hospitalised")
+    dialog.accept()
+    assert service.subject("101-050").visits["C1D8"].missed
+
+
+def test_find_a_subject_in_two_keystrokes(window, session, qtbot):
+    for n in (1, 2, 13):
+        session.service.add_subject(make_subject(f"101-{n:03d}"))
+    window._on_find_triggered()
+    qtbot.waitUntil(lambda: not window.subjects_view.loading and window.subjects_view.model.rowCount() == 3)
+    qtbot.keyClicks(window.subjects_view.search, "13")
+    qtbot.keyClick(window.subjects_view.search, Qt.Key.Key_Return)
+    assert window.subject_view.subject_id == "101-013"
+    assert window.stack.currentWidget() is window.subject_view
+
+
+def test_the_dashboard_follows_midnight(window, session):
+    assert window.due_view.title.text().startswith("<h2>Today")
+    session.check_clock(TODAY + dt.timedelta(days=1))
+    wait_rows(window)
+    assert session.day == TODAY + dt.timedelta(days=1)
+    assert "16-Jan-2026" in window.due_view.title.text()
+
+
+def test_the_last_view_is_remembered(session, qtbot):
+    from coordinator.ui.main_window import MainWindow
+    session.service.add_subject(make_subject("101-050"))
+    first = MainWindow(session)
+    qtbot.addWidget(first)
+    first.open_subject("101-050")
+    first.close()
+    from coordinator.service import Service
+    from coordinator.ui.session import Session
+    again = Session(Service.open(session.path, today=TODAY), session.path)
+    second = MainWindow(again)
+    qtbot.addWidget(second)
+    assert second.stack.currentWidget() is second.subject_view
+    assert second.subject_view.subject_id == "101-050"
+    second.close()
+
+
+def test_the_window_title_names_no_subject(window, session):
+    session.service.add_subject(make_subject("101-050"))
+    window.open_subject("101-050")
+    assert "101-050" not in window.windowTitle() and "ABC" not in window.windowTitle()

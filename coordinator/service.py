@@ -250,6 +250,10 @@ class Service:
         out.sort(key=lambda e: (e.valid_until, e.subject))
         return out
 
+    def initials(self) -> dict[str, str]:
+        """Each subject's initials by id (the dashboard shows them beside the id)."""
+        return self.store.initials()
+
     def enrolled_count(self) -> int:
         return self.store.count_started()
 

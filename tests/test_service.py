@@ -440,3 +440,10 @@ def test_progress_counts_match_the_checklist(service):
     assert service.progress(pairs) == {("101-001", "C1D8"): Progress(3, 11), ("101-002", "C1D8"): Progress(3, 12),
                                        ("101-003", "C1D1"): Progress(1, 18), ("101-001", "SCR"): scr}
     assert service.progress([]) == {}
+
+
+def test_initials_by_id(service):
+    service.add_subject(make_subject("101-001"))
+    from dataclasses import replace
+    service.add_subject(replace(make_subject("101-002"), initials="XY"))
+    assert service.initials() == {"101-001": "ABC", "101-002": "XY"}

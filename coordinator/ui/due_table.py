@@ -25,6 +25,7 @@ class DueRow:
     window_start: dt.date | None
     window_end: dt.date | None
     days: int
+    initials: str = ""
     done: int | None = None  # checklist progress: items done of ``total``
     total: int | None = None
     note: str = ""
@@ -66,6 +67,7 @@ class DueTableModel(RowTableModel):
         Column("Status", _section_text, sort=lambda r: SECTIONS.index(r.section) * 100_000 + (
             -r.days if r.section == "overdue" else r.days), colour=lambda r: visit_look(r.section).colour),
         Column("Subject", lambda r: r.subject),
+        Column("Initials", lambda r: r.initials),
         Column("Visit", lambda r: r.visit, tip=lambda r: r.label),
         Column("Target", lambda r: display(r.target, weekday=True), sort=lambda r: r.target.isoformat(),
                tip=lambda r: "planned cycle 1 day 1" if r.section == "expiring" else ""),
@@ -78,10 +80,11 @@ class DueTableModel(RowTableModel):
 def due_rows(service, day: dt.date, days: int) -> list[DueRow]:
     """Every dashboard row for ``day`` (runs on a worker thread with its own service)."""
     rows = []
+    initials = service.initials()
     for item in service.due(day, days):
         section = "closing" if item.status == "due" and item.window_end == day else item.status
         rows.append(DueRow(section, item.subject, item.visit, item.label, item.target, item.window_start,
-                           item.window_end, item.days))
+                           item.window_end, item.days, initials.get(item.subject, "")))
     progress = service.progress((r.subject, r.visit) for r in rows if r.section != "upcoming")
     rows = [DueRow(**{**r.__dict__, "done": p.done, "total": p.total}) if (p := progress.get((r.subject, r.visit)))
             else r for r in rows]
@@ -98,7 +101,7 @@ def due_rows(service, day: dt.date, days: int) -> list[DueRow]:
         if recent:
             parts.append(f"{len(recent)} too recent")
         rows.append(DueRow("expiring", subject, "SCR", first.label, first.planned_c1d1, None, None,
-                           (first.valid_until - day).days, note="; ".join(parts),
+                           (first.valid_until - day).days, first.initials, note="; ".join(parts),
                            detail=f"Before the planned cycle 1 day 1 ({display(first.planned_c1d1, weekday=True)}):\n"
                                   + "\n".join(f"• {e.label}: {e.problem}" for e in problems)))
     return rows

@@ -41,11 +41,11 @@ def print_html(parent: QWidget | None, title: str, html: str, printer: QPrinter 
 
 def due_list_html(study: str, day, rows) -> str:
     lines = [f"<h2>Due list · {escape(display(day, weekday=True))}</h2><p>Study {escape(study)} · {len(rows)} rows</p>",
-             "<table><tr><th>Status</th><th>Subject</th><th>Visit</th><th>Target</th><th>Window</th><th>When</th>"
+             "<table><tr><th>Status</th><th>Subject</th><th>Initials</th><th>Visit</th><th>Target</th><th>Window</th><th>When</th>"
              "<th>Checklist</th><th>Done</th></tr>"]
     for r in rows:
         look = visit_look(r.section)
-        lines.append(f"<tr><td>{look.symbol} {escape(look.word)}</td><td>{escape(r.subject)}</td><td>{escape(r.visit)}</td>"
+        lines.append(f"<tr><td>{look.symbol} {escape(look.word)}</td><td>{escape(r.subject)}</td><td>{escape(r.initials)}</td><td>{escape(r.visit)}</td>"
                      f"<td>{escape(display(r.target, weekday=True))}</td><td>{escape(r.window)}</td>"
                      f"<td>{escape(r.when)}</td><td>{escape(r.progress)}</td><td>☐</td></tr>")
     lines.append("</table>")

@@ -46,7 +46,7 @@ def test_a_whole_visit_from_the_window(window, qtbot, session, answers):
     # one week on, C1D8 is due
     rows = due_for(window, TODAY + dt.timedelta(days=7))
     c1d8 = next(r for r in rows if (r.subject, r.visit) == ("101-050", "C1D8"))
-    assert c1d8.section == "due" and c1d8.target == TODAY + dt.timedelta(days=7)
+    assert c1d8.section == "due" and c1d8.target == TODAY + dt.timedelta(days=7) and c1d8.initials == "XYZ"
     assert c1d8.done == 0 and c1d8.total > 0
     # open it from the dashboard, as Enter would
     window.due_view.open_visit.emit("101-050", "C1D8")

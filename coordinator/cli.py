@@ -217,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("subject")
     c.add_argument("visit")
     c.add_argument("procedure")
+    c = command("clear-tick", cmd_clear_tick, "take back a tick made on the wrong item (a correction: needs --reason)")
+    c.add_argument("subject")
+    c.add_argument("visit")
+    c.add_argument("procedure")
+    c.add_argument("--reason", help=reason_help)
     c = command("end-treatment", cmd_end_treatment, "record the last dose of study drug and why treatment ended")
     c.add_argument("subject")
     c.add_argument("last_dose", type=_DateText.of("last_dose"))
@@ -517,6 +522,12 @@ def cmd_tick(args) -> int:
 def cmd_request(args) -> int:
     _open(args).request(args.subject, args.visit, args.procedure)
     print(f"{args.subject} {args.visit}: {args.procedure} requested.")
+    return 0
+
+
+def cmd_clear_tick(args) -> int:
+    _open(args).clear_tick(args.subject, args.visit, args.procedure, args.reason)
+    print(f"{args.subject} {args.visit}: {args.procedure} is to do again.")
     return 0
 
 

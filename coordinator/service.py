@@ -341,6 +341,17 @@ class Service:
     def request(self, subject_id: str, visit: str, procedure: str) -> Change:
         return self.tick(subject_id, visit, procedure, status="requested")
 
+    def clear_tick(self, subject_id: str, visit: str, procedure: str, reason: str | None = None) -> Change:
+        """Take back a tick made on the wrong item: the item is to do again. Removing a recorded
+        tick is a correction, so it needs a reason (the audit trail keeps the old value)."""
+        self._visit_ref(subject_id, visit)
+
+        def apply(s: Subject) -> Subject:
+            if (visit, procedure) not in s.procedures:
+                raise InputError(subject_id, "procedure", f"{procedure} has no tick at {visit} to clear")
+            return replace(s, procedures={k: v for k, v in s.procedures.items() if k != (visit, procedure)})
+        return self._update(subject_id, "clear_tick", reason, apply)
+
     # -- import / export ------------------------------------------------------------------------
     def import_file(self, path: str | Path) -> Change:
         """All or nothing: every subject is checked before anything is written."""

@@ -206,3 +206,11 @@ def test_planned_c1d1_and_the_screening_items_it_outlasts(enrolled):
     assert heading not in ok(run("due", "--on", "2025-02-20"))
     fails(run("edit-subject", "101-002", "--planned-c1d1", "2025-02-31"), "101-002", "planned_c1d1", "not a real calendar date")
     fails(run("edit-subject", "101-002", "--planned-c1d1", "2025-02-01"), "101-002", "planned_c1d1", "after the consent date")
+
+
+def test_clear_tick_needs_a_reason(enrolled):
+    run = enrolled
+    ok(run("tick", "101-001", "C1D8", "hematology"))
+    code, _, err = run("clear-tick", "101-001", "C1D8", "hematology")
+    assert code == 2 and "needs a reason" in err
+    assert "is to do again" in ok(run("clear-tick", "101-001", "C1D8", "hematology", "--reason", "wrong line"))

@@ -447,3 +447,17 @@ def test_initials_by_id(service):
     from dataclasses import replace
     service.add_subject(replace(make_subject("101-002"), initials="XY"))
     assert service.initials() == {"101-001": "ABC", "101-002": "XY"}
+
+
+def test_a_tick_can_be_taken_back_with_a_reason(enrolled):
+    enrolled.tick("101-001", "C1D8", "hematology")
+    with pytest.raises(InputError, match="needs a reason"):
+        enrolled.clear_tick("101-001", "C1D8", "hematology")
+    assert ("C1D8", "hematology") in enrolled.subject("101-001").procedures
+    enrolled.clear_tick("101-001", "C1D8", "hematology", reason="ticked the wrong line")
+    item = next(i for i in enrolled.checklist("101-001", "C1D8").items if i.id == "hematology")
+    assert item.status == "pending"
+    row = enrolled.audit("101-001")[-1]
+    assert (row.action, row.new, row.reason) == ("clear_tick", None, "ticked the wrong line")
+    with pytest.raises(InputError, match="no tick"):
+        enrolled.clear_tick("101-001", "C1D8", "hematology", reason="again")

@@ -18,7 +18,8 @@ class _SubjectForm(FormDialog):
     def __init__(self, session, subject: Subject, title: str, intro: str = "", parent=None, **extra):
         self.subject = subject
         self.extra = extra
-        super().__init__(session, f"{title} · {subject.id}", intro, parent)
+        # the subject is named inside the dialog, never in its title (window titles show in task bars)
+        super().__init__(session, title, f"<b>Subject {subject.id}</b>. {intro}".strip(), parent)
 
 
 class EnrollDialog(_SubjectForm):
@@ -57,11 +58,17 @@ class EndTreatmentDialog(_SubjectForm):
 
     def _build_fields(self) -> None:
         reasons = self.service.protocol.end_of_treatment.reasons
-        self.date_field("last_dose", "Last dose", self.subject.last_dose or self.service.today)
-        self.choice_field("end_of_treatment_reason", "Reason", [(r, r.replace("_", " ")) for r in reasons],
+        # nothing chosen for the user: a default here would be saved by a hurried Save
+        self.date_field("last_dose", "Last dose", self.subject.last_dose, optional=True)
+        self.choice_field("end_of_treatment_reason", "Reason",
+                          [(None, "choose…")] + [(r, r.replace("_", " ")) for r in reasons],
                           self.subject.end_of_treatment_reason)
 
     def submit(self, values, reason) -> Change:
+        if values["last_dose"] is None:
+            raise InputError(self.subject.id, "last_dose", "give the date of the last dose")
+        if values["end_of_treatment_reason"] is None:
+            raise InputError(self.subject.id, "end_of_treatment_reason", "choose why treatment ended")
         return self.service.end_treatment(self.subject.id, values["last_dose"], values["end_of_treatment_reason"],
                                           reason=reason)
 
@@ -93,6 +100,7 @@ class DoseDialog(_SubjectForm):
         self.choice_field("dose_changes.level", "Level", [])
         self.int_field("dose_changes.from_cycle", "From cycle", max(1, self._current_cycle()), 1, 999)
         self.field("dose_changes.drug").currentIndexChanged.connect(self._on_drug_changed)
+        self.field("dose_changes.from_cycle").valueChanged.connect(self._on_drug_changed)
         self._on_drug_changed()
 
     def _current_cycle(self) -> int:
@@ -100,11 +108,16 @@ class DoseDialog(_SubjectForm):
         return timeline.cycle_day[0] if timeline.cycle_day else 1
 
     def _on_drug_changed(self) -> None:
+        """List the drug's levels with the subject's level in that cycle chosen: Save without a
+        change must never re-escalate a reduced dose."""
         drug = next(d for d in self.service.protocol.drugs if d.id == self.field("dose_changes.drug").currentData())
+        current = self.subject.dose_level(drug.id, self.field("dose_changes.from_cycle").value())
         levels = self.field("dose_changes.level")
         levels.clear()
         for level in drug.levels:
-            levels.addItem(f"level {level.level}: {level.dose_mg:g} mg", level.level)
+            levels.addItem(f"level {level.level}: {level.dose_mg:g} mg" + (" (current)" if level.level == current else ""),
+                           level.level)
+        levels.setCurrentIndex(max(levels.findData(current), 0))
 
     def submit(self, values, reason) -> Change:
         return self.service.change_dose(self.subject.id, values["dose_changes.drug"], values["dose_changes.level"],

@@ -1,8 +1,8 @@
 """One visit: its date, its procedures from the Schedule of Assessments, ticked off as they happen.
 
 Space marks the selected item done, N asks why it was not done, A marks it not
-applicable; a changed tick is a correction and asks for a reason (the audit
-trail keeps it). Every tick is saved at once, each in its own transaction.
+applicable, Delete takes a tick back; a changed or cleared tick is a correction
+and asks for a reason (the audit trail keeps it). Every tick is saved at once, each in its own transaction.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ class ChecklistView(QWidget):
         self.service = session.service
         self.subject_id: str | None = None
         self.visit = None  # the TimelineVisit shown
+        self._shown_key: tuple[str, str] | None = None
+        self._filled: tuple | None = None  # the date and notes the fields were last filled with
         self._build_ui()
         self._connect_signals()
         self.show_visit(None, None)
@@ -89,9 +91,11 @@ class ChecklistView(QWidget):
         self.done_button = QPushButton("✓ Done (Space)")
         self.not_done_button = QPushButton("✕ Not done… (N)")
         self.na_button = QPushButton("– Not applicable (A)")
+        self.clear_button = QPushButton("Clear… (Del)")
+        self.clear_button.setToolTip("Take back a tick made on the wrong item (asks why)")
         self.request_button = QPushButton("Request")
         self.request_button.setToolTip("Order an on-request item (such as a marrow to confirm CR) for this visit")
-        for button in (self.done_button, self.not_done_button, self.na_button, self.request_button):
+        for button in (self.done_button, self.not_done_button, self.na_button, self.clear_button, self.request_button):
             buttons.addWidget(button)
         layout.addLayout(buttons)
 
@@ -103,19 +107,26 @@ class ChecklistView(QWidget):
         self.not_done_button.clicked.connect(lambda: self.tick_selected("not_done"))
         self.na_button.clicked.connect(lambda: self.tick_selected("not_applicable"))
         self.request_button.clicked.connect(lambda: self.tick_selected("requested"))
+        self.clear_button.clicked.connect(self.clear_selected)
         self.table.doubleClicked.connect(self._on_table_double_clicked)
         for key, status in (("Space", "done"), ("N", "not_done"), ("A", "not_applicable")):
             shortcut = QShortcut(QKeySequence(key), self.table)
             shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
             shortcut.activated.connect(lambda status=status: self.tick_selected(status))
+        clear = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.table)
+        clear.setContext(Qt.ShortcutContext.WidgetShortcut)
+        clear.activated.connect(self.clear_selected)
 
     # -- showing -------------------------------------------------------------------------------------
     def show_visit(self, subject_id: str | None, visit) -> None:
-        """Show ``visit`` (a ``TimelineVisit``) of ``subject_id``; None clears the panel."""
-        self.subject_id, self.visit = subject_id, visit
+        """Show ``visit`` (a ``TimelineVisit``) of ``subject_id``; None clears the panel. Shown again
+        after a save, the same visit keeps a date or notes typed but not yet saved."""
+        key = (subject_id, visit.visit.code) if visit is not None else None
+        same_visit = key is not None and key == self._shown_key
+        self.subject_id, self.visit, self._shown_key = subject_id, visit, key
         enabled = visit is not None
         for widget in (self.date_edit, self.record_button, self.missed_button, self.notes, self.table,
-                       self.done_button, self.not_done_button, self.na_button, self.request_button):
+                       self.done_button, self.not_done_button, self.na_button, self.clear_button, self.request_button):
             widget.setEnabled(enabled)
         self.unscheduled_button.setEnabled(subject_id is not None)
         if visit is None:
@@ -130,12 +141,21 @@ class ChecklistView(QWidget):
         flag = " <b>! out of window</b>" if v.out_of_window else ""
         self.title.setText(f"<h3>{v.code} · {v.label}</h3>Target {display(v.target, weekday=True)} · window {window} · "
                            f"<span style='color:{look.colour}'>{look.symbol} {look.word}</span>{flag}")
-        self.date_edit.set_value(v.date or self.session.day)  # a late visit is recorded on the day it happens
         subject = self.service.subject(subject_id)
         record = subject.visits.get(v.code)
-        self.notes.setText(record.notes if record else "")
-        self.record_button.setText("Change date" if v.date else "Record visit")
-        self.missed_button.setEnabled(not v.missed and v.kind != "unscheduled")
+        # a visit not yet recorded is recorded on the day it happens: today, whatever day is looked at
+        filled = (v.date or self.service.today, record.notes if record else "")
+        typed = (self.date_edit.value(), self.notes.text())
+        if not (same_visit and typed != self._filled):  # keep what the user typed and has not saved
+            self.date_edit.set_value(filled[0])
+            self.notes.setText(filled[1])
+            self._filled = filled
+        first_dose = v.kind == "cycle" and v.cycle == 1 and v.day == 1
+        self.notes.setEnabled(not first_dose)  # cycle 1 day 1 is the first-dose fact: it keeps no notes
+        self.notes.setPlaceholderText("cycle 1 day 1 keeps no notes: use the next visit's" if first_dose
+                                      else "visit notes (saved with Record visit)")
+        self.record_button.setText("Change date" if v.date else ("Record first dose" if first_dose else "Record visit"))
+        self.missed_button.setEnabled(not v.missed and v.kind != "unscheduled" and not first_dose)
         self._load_items()
 
     def _load_items(self) -> None:
@@ -158,31 +178,47 @@ class ChecklistView(QWidget):
             why = ask.text(self, "Not done", f"Why was “{item.label}” not done?")
             if not why:
                 return
-        self._write(lambda reason: self.service.tick(self.subject_id, self.visit.visit.code, item.id, status,
-                                                      why=why, reason=reason), f"“{item.label}” is already recorded.")
-        self.table.selectRow(min(index.row() + 1, self.model.rowCount() - 1) if status == "done" else index.row())
+        saved = self._write(lambda reason: self.service.tick(self.subject_id, self.visit.visit.code, item.id, status,
+                                                              why=why, reason=reason), f"“{item.label}” is already recorded.")
+        if saved and status == "done":  # on to the next item, ready for the next Space
+            self.table.selectRow(min(index.row() + 1, self.model.rowCount() - 1))
+
+    def clear_selected(self) -> None:
+        """Take back a tick made on the wrong item (a correction: asks why)."""
+        index = self.table.currentIndex()
+        if self.visit is None or not index.isValid():
+            return
+        item = self.model.row(index)
+        if (self.visit.visit.code, item.id) not in self.service.subject(self.subject_id).procedures:
+            return
+        self._write(lambda reason: self.service.clear_tick(self.subject_id, self.visit.visit.code, item.id, reason),
+                    f"Clear the tick on “{item.label}”?")
 
     def _on_table_double_clicked(self, index: QModelIndex) -> None:
         if self.model.row(index).status not in ("done", "not_applicable"):
             self.tick_selected("done")
 
     def record_visit(self) -> None:
+        if self.visit is None:
+            return
         day: dt.date = self.date_edit.value()
         code = self.visit.visit.code
         self._write(lambda reason: self.service.record_visit(self.subject_id, code, day, self.notes.text().strip(),
                                                               reason=reason), f"{code} already has a date.")
 
-    def _write(self, write, what: str) -> None:
-        """Run a write; a correction asks for its reason and tries once more; a refusal is shown."""
+    def _write(self, write, what: str) -> bool:
+        """Run a write; a correction asks for its reason and tries once more; a refusal is shown.
+        True when it was saved."""
         try:
             try:
                 change = write(None)
             except CorrectionNeedsReason as exc:
                 reason = ask.reason(self, f"{what}\n{exc.problem.replace(' (--reason)', '')}")
                 if reason is None:
-                    return
+                    return False
                 change = write(reason)
         except CoordinatorError as exc:
             ask.error(self, f"Not saved: {exc}")
-            return
+            return False
         self.session.notify(change)
+        return True

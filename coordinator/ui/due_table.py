@@ -11,7 +11,9 @@ from coordinator.ui.table import Column, RowTableModel
 
 # Dashboard order: the most urgent first (design.md).
 SECTIONS = ("overdue", "closing", "due", "upcoming", "expiring")
-SECTION_TITLES = {"overdue": "overdue", "closing": "window closes today", "due": "due today",
+# "due" is every visit whose window is open on the day (the core's definition); those whose window
+# closes that very day have their own section above it.
+SECTION_TITLES = {"overdue": "overdue", "closing": "window closes today", "due": "due (window open)",
                   "upcoming": "upcoming", "expiring": "screening expires"}
 
 

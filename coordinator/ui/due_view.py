@@ -82,13 +82,14 @@ class DueView(QWidget):
         self.table.activated.connect(self._on_table_activated)
         self.session.changed.connect(lambda _change: self.refresh())
         self.session.day_changed.connect(lambda _day: self.refresh())
+        self.session.today_changed.connect(lambda _today: self.refresh())  # "Today, ..." moves on
 
     # -- loading --------------------------------------------------------------------------------------
     def refresh(self) -> None:
         self._generation += 1
         generation, day, days = self._generation, self.session.day, self.horizon.value()
         self.loading = True
-        self.session.read_in_background(self, lambda service: due_rows(service, day, days),
+        self.session.run_in_background(self, lambda service: due_rows(service, day, days),
                                         lambda rows: self._on_rows_loaded(generation, day, days, rows),
                                         self._on_rows_failed)
 

@@ -122,8 +122,8 @@ class MainWindow(QMainWindow):
                      "Type part of a subject id or initials")
         self._action(go, "&Subject", lambda: self.show_view("subject"), "Ctrl+3")
         go.addSeparator()
-        self._action(go, "&Next visit", lambda: self.subject_view.step_visit(1), "Ctrl+Down")
-        self._action(go, "&Previous visit", lambda: self.subject_view.step_visit(-1), "Ctrl+Up")
+        self._action(go, "&Next visit", lambda: self._step_visit(1), "Ctrl+Down")
+        self._action(go, "&Previous visit", lambda: self._step_visit(-1), "Ctrl+Up")
         self._action(go, "Previous day", lambda: self._step_day(-1), "Alt+Left")
         self._action(go, "Next day", lambda: self._step_day(1), "Alt+Right")
 
@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         self.next_day.clicked.connect(lambda: self._step_day(1))
         self.today_button.clicked.connect(self._on_today_triggered)
         self.session.day_changed.connect(self._on_session_day_changed)
+        self.session.today_changed.connect(lambda _today: self._refresh_status())
         self.session.changed.connect(lambda _change: self._refresh_status())
         self.due_view.open_visit.connect(self.open_subject)
         self.subjects_view.open_subject.connect(self.open_subject)
@@ -166,12 +167,17 @@ class MainWindow(QMainWindow):
         self.subject_view.show_subject(subject_id, visit)
         self.show_view("subject")
 
+    def _step_visit(self, delta: int) -> None:
+        if self.stack.currentWidget() is self.subject_view:
+            self.subject_view.step_visit(delta)
+
     def _step_day(self, days: int) -> None:
         self.session.set_day(self.session.day + dt.timedelta(days=days))
 
     def _on_nav_current_row_changed(self, row: int) -> None:
         if VIEWS[row] == "subjects":
             self.subjects_view.ensure_loaded()
+        self.subject_view.set_active(VIEWS[row] == "subject")
 
     def _on_today_triggered(self) -> None:
         self.session.set_day(self.service.today)
@@ -206,7 +212,10 @@ class MainWindow(QMainWindow):
     def _on_open_triggered(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Open a study database", str(self.session.path.parent),
                                               "Coordinator databases (*.db);;All files (*)")
-        if name and self._open_window and self._open_window(Path(name), self.service.user):
+        if not name or not self._open_window:
+            return
+        from coordinator.ui.app import prepare_database  # migrations and plan rebuilds off the GUI thread
+        if prepare_database(Path(name), self.service.user, None, None) and self._open_window(Path(name), self.service.user):
             self.close()
 
     def _on_new_triggered(self) -> None:
@@ -227,13 +236,21 @@ class MainWindow(QMainWindow):
                                               "Subject files (*.json)")
         if not name:
             return
-        try:
-            change = self.service.import_file(name)
-        except CoordinatorError as exc:
-            ask.error(self, f"Nothing was imported.\n\n{exc}")
-            return
+        self.statusBar().showMessage(f"Importing {Path(name).name}…")
+        self.session.run_in_background(self, lambda service: service.import_file(name), self._on_import_done,
+                                       self._on_import_failed)
+
+    def _on_import_done(self, change) -> None:
+        self.statusBar().clearMessage()
         self.session.notify(change)
         ask.info(self, f"Imported {len(change.subject_ids)} subjects.")
+
+    def _on_import_failed(self, exc: Exception) -> None:
+        self.statusBar().clearMessage()
+        if isinstance(exc, CoordinatorError):
+            ask.error(self, f"Nothing was imported.\n\n{exc}")
+        else:
+            ask.failure(self, "The import failed; nothing was imported.", exc)
 
     def _on_export_triggered(self) -> None:
         name, _ = QFileDialog.getSaveFileName(self, "Export subjects", "subjects.json", "Subject files (*.json)")
@@ -248,6 +265,8 @@ class MainWindow(QMainWindow):
             checklist = self.subject_view.checklist
             printing.print_html(self, "Visit checklist", printing.checklist_html(
                 study, self.subject_view.subject, checklist.visit, checklist.model.rows()))
+        elif view is self.subjects_view:
+            printing.print_html(self, "Subjects", printing.registry_html(study, self.session.day, self.subjects_view.rows()))
         else:
             printing.print_html(self, "Due list", printing.due_list_html(study, self.session.day, self.due_view.rows()))
 

@@ -66,3 +66,14 @@ def checklist_html(study: str, subject, visit, items) -> str:
                      f"<td>{escape(look.word)}</td><td style='font-size:14pt'>{box}</td><td></td></tr>")
     lines.append("</table><p>Coordinator ______________________ &nbsp; Date ____________</p>")
     return "".join(lines)
+
+
+def registry_html(study: str, day, subjects) -> str:
+    from coordinator.ui.subject_table import SubjectTableModel
+    columns = SubjectTableModel.columns
+    lines = [f"<h2>Subjects · {escape(display(day, weekday=True))}</h2><p>Study {escape(study)} · {len(subjects)} subjects</p>",
+             "<table><tr>" + "".join(f"<th>{escape(c.title)}</th>" for c in columns) + "</tr>"]
+    for s in subjects:
+        lines.append("<tr>" + "".join(f"<td>{escape(c.text(s))}</td>" for c in columns) + "</tr>")
+    lines.append("</table>")
+    return "".join(lines)

@@ -58,11 +58,13 @@ class Session(QObject):
             self.day_changed.emit(day)
 
     def notify(self, change: Change) -> None:
-        if change.subject_ids or change.action:
+        """Tell the screens; a write that changed nothing (a tick ticked again) tells no one."""
+        if change.subject_ids:
             self.changed.emit(change)
 
-    def read_in_background(self, owner: QObject, read, done, failed) -> None:
-        """Run ``read(service)`` on a worker thread with its own connection (SQLite connections
+    def run_in_background(self, owner: QObject, read, done, failed) -> None:
+        """Run ``read(service)`` (a read, or a long write such as an import, which is one
+        transaction either way) on a worker thread with its own connection (SQLite connections
         belong to one thread; WAL lets it read while this one writes); ``done(result)`` or
         ``failed(exception)`` then run on the GUI thread, unless ``owner`` (the screen that
         asked) was deleted meanwhile.

@@ -34,9 +34,7 @@ class Option:
 
 
 GEOMETRY = Option("window/geometry", QByteArray(), QByteArray)
-WINDOW_STATE = Option("window/state", QByteArray(), QByteArray)
 SUBJECT_SPLITTER = Option("window/subject_splitter", QByteArray(), QByteArray)
 LAST_VIEW = Option("window/last_view", "today", str)
 LAST_SUBJECT = Option("window/last_subject", "", str)
 UPCOMING_DAYS = Option("dashboard/upcoming_days", 7, int)
-TIMELINE_ZOOM = Option("timeline/zoom", 1.0, float)

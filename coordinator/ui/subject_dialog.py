@@ -16,9 +16,9 @@ CBP_CHOICES = [(None, "not recorded yet"), (True, "yes: a female of child-bearin
 class SubjectDialog(FormDialog):
     def __init__(self, session: Session, subject: Subject | None, parent: QWidget | None = None):
         self.subject = subject
-        title = "Add a subject" if subject is None else f"Edit subject {subject.id}"
-        intro = ("Name and MRN are optional: they appear only on lab requisitions."
-                 if subject is None else "Changing a recorded value is a correction and needs a reason.")
+        title = "Add a subject" if subject is None else "Edit a subject"  # no subject id in a window title
+        intro = ("Name and MRN are optional: they appear only on lab requisitions." if subject is None else
+                 f"<b>Subject {subject.id}</b>. Changing a recorded value is a correction and needs a reason.")
         super().__init__(session, title, intro, parent)
 
     def _build_fields(self) -> None:
@@ -38,17 +38,23 @@ class SubjectDialog(FormDialog):
                         hint="The screening results must still be valid on this day: the dashboard warns before they expire.")
         if s is None:
             steroids = self.service.protocol.steroids
-            self.choice_field("steroid", "Steroid", [(None, "not chosen yet")] + [(k, v.name) for k, v in steroids.items()])
-            self.float_field("steroid_dose", "Steroid dose", 40.0, suffix=" mg")
-            self.text_field("steroid_days", "Steroid days", "1,8,15,22", hint="cycle days, separated by commas")
+            self.choice_field("steroid.drug", "Steroid", [(None, "not chosen yet")] + [(k, v.name) for k, v in steroids.items()])
+            self.float_field("steroid.dose_mg", "Steroid dose", 40.0, suffix=" mg")
+            self.text_field("steroid.days", "Steroid days", "1,8,15,22", hint="cycle days, separated by commas")
         self.field("sex").currentIndexChanged.connect(self._on_sex_changed)
         self._on_sex_changed()
 
     def _on_sex_changed(self) -> None:
+        """A man is never of child-bearing potential; back to female, the earlier answer returns
+        (or "not recorded yet"), so a woman is never saved as "no" by a slip of the sex field."""
         male = self.field("sex").currentData() == "M"
         cbp = self.field("childbearing_potential")
         if male:
+            if cbp.isEnabled():
+                self._cbp_before_male = cbp.currentData()
             cbp.setCurrentIndex(cbp.findData(False))
+        elif not cbp.isEnabled():
+            cbp.setCurrentIndex(cbp.findData(getattr(self, "_cbp_before_male", None)))
         cbp.setEnabled(not male)
 
     def submit(self, values: dict, reason: str | None) -> Change:
@@ -64,10 +70,10 @@ class SubjectDialog(FormDialog):
             changed = {k: v for k, v in facts.items() if getattr(self.subject, k) != v}
             return self.service.edit_subject(self.subject.id, reason=reason, **changed)
         steroid = None
-        if values["steroid"]:
+        if values["steroid.drug"]:
             try:
-                days = tuple(int(x) for x in values["steroid_days"].split(",") if x.strip())
+                days = tuple(int(x) for x in values["steroid.days"].split(",") if x.strip())
             except ValueError:
-                raise InputError(values["id"], "steroid_days", "must be cycle days separated by commas, such as 1,8,15,22") from None
-            steroid = Steroid(values["steroid"], values["steroid_dose"], days)
+                raise InputError(values["id"], "steroid.days", "must be cycle days separated by commas, such as 1,8,15,22") from None
+            steroid = Steroid(values["steroid.drug"], values["steroid.dose_mg"], days)
         return self.service.add_subject(Subject(values["id"], steroid=steroid, **facts))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from coordinator.dates import display
-from coordinator.ui.status import visit_look
 from coordinator.ui.table import Column, RowTableModel
 
 STATUS_WORDS = {"screening": "screening", "screen_failed": "screen failure", "on_treatment": "on treatment",
@@ -25,15 +24,7 @@ def _next(summary) -> str:
     return f"{v.code}  {display(v.target, weekday=True)}"
 
 
-def _next_colour(summary, on) -> str | None:
-    return visit_look(summary.next_visit.status(on)).colour if summary.next_visit else None
-
-
 class SubjectTableModel(RowTableModel):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.on = None  # the day the summaries were computed for: colours the next visit's status
-
     columns = [
         Column("Subject", lambda s: s.id),
         Column("Initials", lambda s: s.initials),

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
 
 from coordinator.dates import display
 from coordinator.errors import CoordinatorError
+from coordinator.schedule import PlannedVisit
+from coordinator.service import TimelineVisit
 from coordinator.ui import action_dialogs, ask, settings
 from coordinator.ui.checklist_view import ChecklistView
 from coordinator.ui.history_table import HistoryTableModel
@@ -32,6 +34,8 @@ class SubjectView(QWidget):
         self.service = session.service
         self.subject_id: str | None = None
         self.subject = None
+        self._active = False
+        self._last_timeline = None
         self._build_actions()
         self._build_ui()
         self._connect_signals()
@@ -128,6 +132,7 @@ class SubjectView(QWidget):
         self.checklist.unscheduled_requested.connect(self._on_unscheduled_requested)
         self.session.changed.connect(self._on_session_changed)
         self.session.day_changed.connect(lambda _day: self.refresh())
+        self.session.today_changed.connect(lambda _today: self.refresh())  # new defaults (the visit date)
 
     def save_layout(self) -> None:
         settings.SUBJECT_SPLITTER.set(self.splitter.saveState())
@@ -151,18 +156,39 @@ class SubjectView(QWidget):
         day = self.session.day
         timeline = self.service.timeline(self.subject_id, day)
         self.subject = timeline.subject
-        progress = self.service.progress((self.subject_id, tv.visit.code) for tv in timeline.visits)
+        visits = timeline.visits + self._first_dose_to_come(timeline)
+        progress = self.service.progress((self.subject_id, tv.visit.code) for tv in visits)
         rows = [VisitRow(tv, p.done, p.total) if (p := progress.get((self.subject_id, tv.visit.code))) else VisitRow(tv)
-                for tv in timeline.visits]
+                for tv in visits]
         keep = visit or self.current_visit_code() or _visit_to_open(timeline.visits)
         with QSignalBlocker(self.visits.selectionModel()):
             self.visit_model.set_rows(rows)
-        self.timeline.set_timeline(timeline.visits, day)
+        self.timeline.set_timeline(visits, day)
         self._show_header(timeline)
-        self._update_actions(timeline)
+        self._last_timeline = timeline
+        self.set_active(self._active)
         self.history_model.set_rows(sorted(self.service.audit(self.subject_id), key=lambda r: -r.seq))
         self.history.resizeColumnsToContents()
         self.select_visit(keep)
+
+    def _first_dose_to_come(self, timeline) -> list[TimelineVisit]:
+        """A screening subject's cycle 1 day 1 is not in the plan until it happens, but its
+        pre-dose checklist is worked through before: list it, on the planned day (else today)."""
+        s = timeline.subject
+        if s.c1d1 is not None or timeline.status != "screening":
+            return []
+        day = s.planned_c1d1 or self.service.today
+        label = self.service.checklist(s.id, "C1D1").label
+        return [TimelineVisit(PlannedVisit("C1D1", label, "cycle", day, day, day, cycle=1, day=1), "planned")]
+
+    def set_active(self, active: bool) -> None:
+        """The subject's actions (and their shortcuts) work only while this screen is shown."""
+        self._active = active
+        if self.subject is None or not active:
+            for action in self.subject_actions:
+                action.setEnabled(False)
+        else:
+            self._update_actions(self._last_timeline)
 
     def _show_nothing(self) -> None:
         self.header.setText("<i>No subject chosen: open one from the dashboard or the subject list (Ctrl+F).</i>")
@@ -216,10 +242,12 @@ class SubjectView(QWidget):
             self.timeline.select_visit(None)
             return
         index = self.visit_model.index(row, 0)
+        moved = self.visits.currentIndex().row() != row
         self.visits.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
         self.visits.scrollTo(index)
-        self._show_visit(row)
+        if not moved:  # else the list's currentRowChanged has shown it already
+            self._show_visit(row)
 
     def step_visit(self, delta: int) -> None:
         if not self.visit_model.rowCount():

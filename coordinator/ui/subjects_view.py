@@ -70,6 +70,10 @@ class SubjectsView(QWidget):
         self.session.changed.connect(self._on_session_changed)
         self.session.day_changed.connect(self._on_session_changed)
 
+    def rows(self):
+        """The subjects as shown (filtered and sorted), for printing."""
+        return [self.proxy.row(self.proxy.index(i, 0)) for i in range(self.proxy.rowCount())]
+
     def focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
@@ -84,14 +88,13 @@ class SubjectsView(QWidget):
         self._generation += 1
         generation, day = self._generation, self.session.day
         self.loading = True
-        self.session.read_in_background(self, lambda service: service.subjects(day),
+        self.session.run_in_background(self, lambda service: service.subjects(day),
                                         lambda rows: self._on_subjects_loaded(generation, day, rows),
                                         self._on_subjects_failed)
 
     def _on_subjects_loaded(self, generation: int, day, rows) -> None:
         if generation != self._generation:
             return
-        self.model.on = day
         self.model.set_rows(rows)
         self.loading = False
         self._update_count()

@@ -63,12 +63,15 @@ def test_a_whole_visit_from_the_window(window, qtbot, session, answers):
     rows = wait_rows(window)
     c1d8 = next(r for r in rows if (r.subject, r.visit) == ("101-050", "C1D8"))
     assert c1d8.done == 3
-    # a date in the future cannot be recorded: a plain message, nothing saved
+    # looking ahead does not move the clock: the visit date offered is today's, which is refused
+    # for C1D8 (it is cycle 1 day 1's day) with a plain message, and nothing is saved
+    assert view.checklist.date_edit.value() == TODAY
     view.checklist.record_visit()
-    assert "in the future" in answers.errors.pop()
+    assert "is not after cycle 1 day 1" in answers.errors.pop()
     assert "C1D8" not in service.subject("101-050").visits
     # a week later for real: record the visit, and it leaves the due list
     session.check_clock(TODAY + dt.timedelta(days=7))
+    assert view.checklist.date_edit.value() == TODAY + dt.timedelta(days=7)
     view.checklist.record_visit()
     assert not answers.errors
     rows = wait_rows(window)
@@ -123,6 +126,11 @@ def test_a_correction_asks_for_its_reason(window, session, answers):
     dialog = EndTreatmentDialog(session, service.subject("101-050"), window)
     dialog.field("last_dose").set_value(dt.date(2025, 6, 1))
     dialog.accept()
+    assert "choose why" in dialog.error_text("end_of_treatment_reason")  # no reason is chosen for the user
+    assert service.subject("101-050").last_dose is None
+    reasons = dialog.field("end_of_treatment_reason")
+    reasons.setCurrentIndex(reasons.findData("toxicity"))
+    dialog.accept()
     assert service.subject("101-050").last_dose == dt.date(2025, 6, 1)
     dialog = EndTreatmentDialog(session, service.subject("101-050"), window)
     dialog.field("last_dose").set_value(dt.date(2025, 6, 2))
@@ -145,8 +153,10 @@ def test_a_changed_tick_asks_for_a_reason_and_cancel_keeps_it(window, session, a
     checklist.table.selectRow(0)
     answers.texts = ["patient declined", None]  # why not done; then cancel the reason
     checklist.tick_selected("not_done")
+    assert "needs a reason" in answers.questions[-1]  # the correction asked why
     first = service.checklist("101-050", "C1D1").items[0]
     assert first.status == "done"
+    assert checklist.table.currentIndex().row() == 0  # a cancelled change leaves the selection where it was
 
 
 def test_missed_visit_needs_a_reason(window, session):
@@ -200,3 +210,120 @@ def test_the_window_title_names_no_subject(window, session):
     session.service.add_subject(make_subject("101-050"))
     window.open_subject("101-050")
     assert "101-050" not in window.windowTitle() and "ABC" not in window.windowTitle()
+
+
+def open_checklist(window, qtbot, subject, visit):
+    window.open_subject(subject, visit)
+    checklist = window.subject_view.checklist
+    checklist.table.setFocus()
+    checklist.table.selectRow(0)
+    return checklist
+
+
+def test_keys_tick_clear_and_open(window, session, qtbot, answers):
+    service = session.service
+    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
+    window.due_view.refresh()
+    qtbot.waitUntil(lambda: not window.due_view.loading)
+    # Enter on the dashboard's row opens the subject at that visit
+    table = window.due_view.table
+    row = next(i for i, r in enumerate(window.due_view.rows()) if r.visit == "C1D8")
+    table.setFocus()
+    table.setCurrentIndex(window.due_view.proxy.index(row, 0))
+    qtbot.keyClick(table, Qt.Key.Key_Return)
+    assert window.stack.currentWidget() is window.subject_view
+    checklist = window.subject_view.checklist
+    assert checklist.visit.visit.code == "C1D8"
+    checklist.table.setFocus()
+    checklist.table.selectRow(0)
+    first = checklist.model.rows()[0]
+    qtbot.keyClick(checklist.table, Qt.Key.Key_Space)
+    assert service.checklist("101-050", "C1D8").items[0].status == "done"
+    assert checklist.table.currentIndex().row() == 1  # on to the next item
+    qtbot.keyClick(checklist.table, Qt.Key.Key_A)
+    assert service.checklist("101-050", "C1D8").items[1].status == "not_applicable"
+    # Delete takes the first tick back, asking why
+    checklist.table.selectRow(0)
+    answers.texts = ["ticked the wrong line"]
+    qtbot.keyClick(checklist.table, Qt.Key.Key_Delete)
+    item = next(i for i in service.checklist("101-050", "C1D8").items if i.id == first.id)
+    assert item.status == "pending"
+    assert service.audit("101-050")[-1].reason == "ticked the wrong line"
+
+
+def test_subject_shortcuts_act_only_on_the_subject_screen(window, session, qtbot):
+    service = session.service
+    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
+    window.open_subject("101-050", "C1D8")
+    assert window.subject_view.record_action.isEnabled()
+    window.show_view("today")
+    assert not window.subject_view.record_action.isEnabled()
+    qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert "C1D8" not in service.subject("101-050").visits
+
+
+def test_typed_notes_survive_a_tick(window, session, qtbot):
+    service = session.service
+    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
+    checklist = open_checklist(window, qtbot, "101-050", "C1D8")
+    checklist.notes.setText("came in late, fasting")
+    checklist.date_edit.set_value(TODAY - dt.timedelta(days=1))
+    qtbot.keyClick(checklist.table, Qt.Key.Key_Space)
+    assert checklist.notes.text() == "came in late, fasting"
+    assert checklist.date_edit.value() == TODAY - dt.timedelta(days=1)
+    checklist.record_visit()
+    record = service.subject("101-050").visits["C1D8"]
+    assert (record.date, record.notes) == (TODAY - dt.timedelta(days=1), "came in late, fasting")
+
+
+def test_the_visit_date_offered_is_today_whatever_day_is_looked_at(window, session, qtbot):
+    service = session.service
+    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=20)))
+    session.set_day(TODAY - dt.timedelta(days=3))
+    checklist = open_checklist(window, qtbot, "101-050", "C1D15")
+    assert checklist.date_edit.value() == TODAY
+
+
+def test_a_screening_subject_has_the_first_dose_checklist(window, session, qtbot):
+    service = session.service
+    service.add_subject(make_subject("101-050", consent=str(TODAY - dt.timedelta(days=5)),
+                                     planned_c1d1=TODAY + dt.timedelta(days=4)))
+    window.open_subject("101-050")
+    codes = [r.code for r in window.subject_view.visit_model.rows()]
+    assert codes == ["SCR", "C1D1"]
+    window.subject_view.select_visit("C1D1")
+    checklist = window.subject_view.checklist
+    assert checklist.model.rowCount() > 0 and checklist.record_button.text() == "Record first dose"
+    assert not checklist.notes.isEnabled()
+    checklist.table.setFocus()
+    checklist.table.selectRow(0)
+    qtbot.keyClick(checklist.table, Qt.Key.Key_Space)
+    assert service.checklist("101-050", "C1D1").items[0].status == "done"
+
+
+def test_dose_dialog_starts_at_the_current_level(window, session):
+    from coordinator.ui.action_dialogs import DoseDialog
+    service = session.service
+    service.add_subject(make_subject("101-050", c1d1=dt.date(2025, 3, 3)))
+    service.change_dose("101-050", "selinexor", -1, 3)
+    dialog = DoseDialog(session, service.subject("101-050"), window)
+    dialog.field("dose_changes.from_cycle").setValue(4)
+    assert dialog.values()["dose_changes.level"] == -1
+    dialog.accept()  # Save without a change re-escalates nothing
+    assert service.subject("101-050").dose_level("selinexor", 4) == -1
+
+
+def test_child_bearing_potential_comes_back_when_sex_goes_back(window, session):
+    dialog = SubjectDialog(session, None, window)
+    fill_subject(dialog, sex="F", cbp=True)
+    dialog.field("sex").setCurrentIndex(dialog.field("sex").findData("M"))
+    dialog.field("sex").setCurrentIndex(dialog.field("sex").findData("F"))
+    assert dialog.values()["childbearing_potential"] is True
+
+
+def test_dialog_titles_name_no_subject(window, session):
+    from coordinator.ui.action_dialogs import EnrollDialog as Enroll
+    session.service.add_subject(make_subject("101-050"))
+    for dialog in (Enroll(session, session.service.subject("101-050"), window),
+                   SubjectDialog(session, session.service.subject("101-050"), window)):
+        assert "101-050" not in dialog.windowTitle() and "101-050" in dialog.intro.text()

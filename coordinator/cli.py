@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from coordinator import __version__, demo
+from coordinator import __version__
 from coordinator import protocol as protocol_mod
 from coordinator.dates import display, parse_iso
 from coordinator.errors import CoordinatorError, InputError
@@ -313,6 +313,7 @@ def cmd_init(args) -> int:
 def _create_demo(path: Path, user: str | None) -> Service:
     service = Service.create(path, user=user)
     try:
+        from coordinator import demo  # only here: every other command starts without it
         service.import_subjects(demo.demo_subjects(service.protocol, service.today), source="demo")
     except BaseException:
         service.store.discard()  # no half-made demo left behind

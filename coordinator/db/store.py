@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-import sqlite_utils
 
 from coordinator.dates import iso
 from coordinator.db.migrations import MIGRATIONS
@@ -50,7 +49,7 @@ class AuditRow:
 class Transaction:
     """One user action in progress: facts, audit rows and plan rows, committed together."""
 
-    def __init__(self, db: sqlite_utils.Database, user: str, action: str):
+    def __init__(self, db, user: str, action: str):  # db: a sqlite_utils.Database
         self.db = db
         self.user = user
         self.action = action
@@ -106,26 +105,30 @@ class Store:
         if create:
             _check_folder(self.path)
         with self._translating("open"):
-            conn = sqlite3.connect(str(self.path), timeout=busy_timeout)
-            self.db = sqlite_utils.Database(conn, execute_plugins=False)
-            self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute("PRAGMA synchronous = FULL")
+            self.conn = conn = sqlite3.connect(str(self.path), timeout=busy_timeout)
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("PRAGMA synchronous = FULL")
             try:
-                if create:
-                    self.db.enable_wal()
-                else:
+                if not create:
                     self._check_ours()
-                    if self.db.journal_mode != "wal":
-                        self.db.enable_wal()
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode = wal")
                 self._migrate()
             except BaseException:
                 if create:
                     self.discard()
                 raise
 
+    @functools.cached_property
+    def db(self):
+        """sqlite-utils over the same connection, made at the first write: reads use the plain
+        connection, so opening the app does not pay for importing sqlite-utils (~30 ms)."""
+        import sqlite_utils
+        return sqlite_utils.Database(self.conn, execute_plugins=False)
+
     def close(self) -> None:
-        self.db.close()
+        self.conn.close()
 
     def discard(self) -> None:
         """Close and delete a database this process has just created (its set-up failed)."""
@@ -137,7 +140,7 @@ class Store:
     @contextlib.contextmanager
     def write(self, user: str, action: str) -> Iterator[Transaction]:
         """One user action: everything done on the yielded transaction commits together, or nothing."""
-        conn = self.db.conn
+        conn = self.conn
         with self._translating("save"):
             # IMMEDIATE takes the write lock up front, so a busy database waits
             # (busy timeout) at the start instead of failing half-way.
@@ -159,49 +162,64 @@ class Store:
 
     # -- schema --------------------------------------------------------------------
     def _check_ours(self) -> None:
-        names = set(self.db.table_names())
+        names = self._table_names()
         if not names:
             raise StoreError(f"{self.path} is empty, not a coordinator database.")
         if "meta" not in names or self.meta("format") != DB_FORMAT:
             raise StoreError(f"{self.path} is not a coordinator database (it was made by another program).")
 
+    def _table_names(self) -> set[str]:
+        return {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    @contextlib.contextmanager
+    def _migrating(self) -> Iterator[None]:
+        """One migration, whole or not at all."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
     def _migrate(self) -> None:
-        if "schema_migrations" not in self.db.table_names():
-            self.db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-        done = {row[0] for row in self.db.execute("SELECT version FROM schema_migrations")}
+        if "schema_migrations" not in self._table_names():
+            self.conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        done = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
         newest = max(version for version, _, _ in MIGRATIONS)
         if done and max(done) > newest:
             raise StoreError(f"{self.path} was written by a newer version of coordinator: update the app to open it.")
         for version, name, statements in MIGRATIONS:
             if version in done:
                 continue
-            with self.db.atomic():
+            with self._migrating():
                 for statement in statements:
-                    self.db.execute(statement)
-                self.db.execute(
+                    self.conn.execute(statement)
+                self.conn.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (version, name, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")),
                 )
 
     def schema_version(self) -> int:
-        return self.db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+        return self.conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
 
     # -- reads -----------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def subject_ids(self) -> list[str]:
-        return [row[0] for row in self.db.execute("SELECT id FROM subjects ORDER BY id")]
+        return [row[0] for row in self.conn.execute("SELECT id FROM subjects ORDER BY id")]
 
     def initials(self) -> dict[str, str]:
         """Every subject's initials by id: one narrow query, for lists that show them beside the id."""
         with self._translating("read"):
-            return dict(self.db.execute("SELECT id, initials FROM subjects").fetchall())
+            return dict(self.conn.execute("SELECT id, initials FROM subjects").fetchall())
 
     def count_started(self) -> int:
         """Subjects who ever started cycle 1 (the enrollment cap counts these)."""
-        return self.db.execute("SELECT count(*) FROM subjects WHERE c1d1 IS NOT NULL").fetchone()[0]
+        return self.conn.execute("SELECT count(*) FROM subjects WHERE c1d1 IS NOT NULL").fetchone()[0]
 
     def load_subject(self, subject_id: str) -> Subject | None:
         subjects = self._load("WHERE subject_id = ?", (subject_id,), "WHERE id = ?")
@@ -252,7 +270,7 @@ class Store:
 
     def _read_ticks(self, sql: str, params: tuple, into: dict) -> None:
         with self._translating("read"):
-            for sid, visit, proc, status, date, reason in self.db.execute(sql, params):
+            for sid, visit, proc, status, date, reason in self.conn.execute(sql, params):
                 into[sid][(visit, proc)] = ProcedureRecord(visit, proc, status, _date(date), reason)
 
     def planned_codes(self, subject_ids: Iterable[str]) -> dict[str, set[str]]:
@@ -262,7 +280,7 @@ class Store:
         for i in range(0, len(ids), _CHUNK):
             chunk = tuple(ids[i:i + _CHUNK])
             with self._translating("read"):
-                rows = self.db.execute(
+                rows = self.conn.execute(
                     f"SELECT subject_id, visit FROM plan WHERE subject_id IN ({', '.join('?' * len(chunk))})", chunk)
                 for sid, code in rows:
                     codes[sid].add(code)
@@ -273,7 +291,7 @@ class Store:
         """Subjects and the child rows named in ``children``; ``procedures``, when given, holds
         ticks the caller has read itself."""
         with self._translating("read"):
-            q = self.db.execute
+            q = self.conn.execute
             visits, events, changes = defaultdict(dict), defaultdict(dict), defaultdict(list)
             procedures = procedures if procedures is not None else defaultdict(dict)
             if "visits" in children:
@@ -294,13 +312,13 @@ class Store:
             return [_subject(dict(zip(columns, row)), visits, procedures, events, changes) for row in rows]
 
     def plan(self, subject_id: str) -> list[PlannedVisit]:
-        rows = self.db.execute(f"SELECT {_PLAN_COLUMNS} FROM plan WHERE subject_id = ? ORDER BY seq", (subject_id,))
+        rows = self.conn.execute(f"SELECT {_PLAN_COLUMNS} FROM plan WHERE subject_id = ? ORDER BY seq", (subject_id,))
         return [_planned(row[1:]) for row in rows]
 
     def plans(self) -> dict[str, list[PlannedVisit]]:
         """Every subject's cached plan, in one query."""
         plans: dict[str, list[PlannedVisit]] = defaultdict(list)
-        for row in self.db.execute(f"SELECT {_PLAN_COLUMNS} FROM plan ORDER BY subject_id, seq"):
+        for row in self.conn.execute(f"SELECT {_PLAN_COLUMNS} FROM plan ORDER BY subject_id, seq"):
             plans[row[0]].append(_planned(row[1:]))
         return plans
 
@@ -322,7 +340,7 @@ class Store:
             SELECT {columns} FROM plan WHERE cancelled_from > :d AND date IS NULL AND missed = 0 AND window_start <= :h
         """
         with self._translating("read"):
-            rows = self.db.execute(sql, {"d": iso(on), "h": iso(horizon)}).fetchall()
+            rows = self.conn.execute(sql, {"d": iso(on), "h": iso(horizon)}).fetchall()
         items = []
         for sid, code, label, target, start, end, date, missed, cancelled in rows:
             start, end = _date(start), _date(end)
@@ -340,7 +358,7 @@ class Store:
 
     def audit_rows(self, subject_id: str | None = None) -> list[AuditRow]:
         where, params = ("WHERE subject_id = ?", (subject_id,)) if subject_id else ("", ())
-        rows = self.db.execute(f"SELECT seq, at, user, action, subject_id, field, old, new, reason FROM audit {where} ORDER BY seq", params)
+        rows = self.conn.execute(f"SELECT seq, at, user, action, subject_id, field, old, new, reason FROM audit {where} ORDER BY seq", params)
         return [AuditRow(*row) for row in rows]
 
 

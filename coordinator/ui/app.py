@@ -17,11 +17,10 @@ from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QProgressDialog
 
-from coordinator import __version__, demo
+from coordinator import __version__
 from coordinator.errors import CoordinatorError
 from coordinator.service import Service
 from coordinator.ui import ask, settings
-from coordinator.ui.first_run_dialog import FirstRunDialog
 from coordinator.ui.main_window import MainWindow
 from coordinator.ui.session import Session
 
@@ -48,7 +47,11 @@ def run(path: Path, user: str | None = None, first_run: str = "ask", smoke: bool
     ask.UNATTENDED = smoke
     path = Path(path)
     if not path.exists():
-        choice = ("demo", None) if first_run == "demo" else FirstRunDialog.choose(path)
+        if first_run == "demo":
+            choice = ("demo", None)
+        else:
+            from coordinator.ui.first_run_dialog import FirstRunDialog
+            choice = FirstRunDialog.choose(path)
         if choice is None:
             return 0
         kind, protocol_file = choice
@@ -86,6 +89,7 @@ def prepare_database(path: Path, user: str | None, create: str | None, protocol_
             if create is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
             if create == "demo":
+                from coordinator import demo
                 service = Service.create(path, user=user)
                 try:
                     service.import_subjects(demo.demo_subjects(service.protocol, service.today), source="demo")

@@ -21,13 +21,10 @@ from PySide6.QtWidgets import (
 
 from coordinator import __version__
 from coordinator.errors import CoordinatorError
-from coordinator.ui import ask, printing, settings
+from coordinator.ui import ask, settings
 from coordinator.ui.due_view import DueView
 from coordinator.ui.form import DateEdit
 from coordinator.ui.session import Session
-from coordinator.ui.subject_dialog import SubjectDialog
-from coordinator.ui.subject_view import SubjectView
-from coordinator.ui.subjects_view import SubjectsView
 
 VIEWS = ("today", "subjects", "subject")
 
@@ -77,10 +74,11 @@ class MainWindow(QMainWindow):
         self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 24)
         self.stack = QStackedWidget()
         self.due_view = DueView(self.session)
-        self.subjects_view = SubjectsView(self.session)
-        self.subject_view = SubjectView(self.session)
-        for view in (self.due_view, self.subjects_view, self.subject_view):
-            self.stack.addWidget(view)
+        self.stack.addWidget(self.due_view)
+        # The registry and the subject screen are built when first shown: the window is up sooner.
+        self._screens: dict[str, QWidget] = {"today": self.due_view}
+        for _name in VIEWS[1:]:
+            self.stack.addWidget(QWidget())
         body.addWidget(self.nav)
         body.addWidget(self.stack, 1)
         outer.addLayout(body, 1)
@@ -127,9 +125,9 @@ class MainWindow(QMainWindow):
         self._action(go, "Previous day", lambda: self._step_day(-1), "Alt+Left")
         self._action(go, "Next day", lambda: self._step_day(1), "Alt+Right")
 
-        subject = bar.addMenu("&Subject")
-        self._action(subject, "&Add subject…", self._on_add_subject_triggered, QKeySequence.StandardKey.New)
-        self.subject_view.add_actions_to(subject)
+        self.subject_menu = bar.addMenu("&Subject")
+        self._action(self.subject_menu, "&Add subject…", self._on_add_subject_triggered, QKeySequence.StandardKey.New)
+        self.subject_menu.addSeparator()  # the subject screen adds its actions here when it is built
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self._on_shortcuts_triggered, QKeySequence.StandardKey.HelpContents)
@@ -146,18 +144,48 @@ class MainWindow(QMainWindow):
         self.session.today_changed.connect(lambda _today: self._refresh_status())
         self.session.changed.connect(lambda _change: self._refresh_status())
         self.due_view.open_visit.connect(self.open_subject)
-        self.subjects_view.open_subject.connect(self.open_subject)
-        self.subjects_view.add_subject.connect(self._on_add_subject_triggered)
 
     def _restore(self) -> None:
         geometry = settings.GEOMETRY.get()
         if not geometry.isEmpty():
             self.restoreGeometry(geometry)
-        last_subject = settings.LAST_SUBJECT.get()
-        if last_subject:
-            self.subject_view.show_subject(last_subject, quiet=True)  # gone from this database: nothing shown
         view = settings.LAST_VIEW.get()
-        self.show_view(view if view in VIEWS and (view != "subject" or self.subject_view.subject_id) else "today")
+        last_subject = settings.LAST_SUBJECT.get()
+        if view == "subject" and last_subject:
+            self.subject_view.show_subject(last_subject, quiet=True)  # gone from this database: nothing shown
+            if not self.subject_view.subject_id:
+                view = "today"
+        self.show_view(view if view in VIEWS else "today")
+
+    # -- the screens built on first use -------------------------------------------------------------
+    @property
+    def subjects_view(self):
+        if "subjects" not in self._screens:
+            from coordinator.ui.subjects_view import SubjectsView
+            view = SubjectsView(self.session)
+            view.open_subject.connect(self.open_subject)
+            view.add_subject.connect(self._on_add_subject_triggered)
+            self._install("subjects", view)
+        return self._screens["subjects"]
+
+    @property
+    def subject_view(self):
+        if "subject" not in self._screens:
+            from coordinator.ui.subject_view import SubjectView
+            view = SubjectView(self.session)
+            view.add_actions_to(self.subject_menu)
+            self._install("subject", view)
+            view.set_active(self.nav.currentRow() == VIEWS.index("subject"))
+        return self._screens["subject"]
+
+    def _install(self, name: str, view: QWidget) -> None:
+        index = VIEWS.index(name)
+        placeholder = self.stack.widget(index)
+        self._screens[name] = view
+        self.stack.insertWidget(index, view)
+        self.stack.removeWidget(placeholder)
+        placeholder.deleteLater()
+        self.stack.setCurrentIndex(self.nav.currentRow())
 
     # -- navigation ----------------------------------------------------------------------------------
     def show_view(self, name: str) -> None:
@@ -168,7 +196,7 @@ class MainWindow(QMainWindow):
         self.show_view("subject")
 
     def _step_visit(self, delta: int) -> None:
-        if self.stack.currentWidget() is self.subject_view:
+        if "subject" in self._screens and self.stack.currentWidget() is self.subject_view:
             self.subject_view.step_visit(delta)
 
     def _step_day(self, days: int) -> None:
@@ -177,7 +205,8 @@ class MainWindow(QMainWindow):
     def _on_nav_current_row_changed(self, row: int) -> None:
         if VIEWS[row] == "subjects":
             self.subjects_view.ensure_loaded()
-        self.subject_view.set_active(VIEWS[row] == "subject")
+        if VIEWS[row] == "subject" or "subject" in self._screens:
+            self.subject_view.set_active(VIEWS[row] == "subject")
 
     def _on_today_triggered(self) -> None:
         self.session.set_day(self.service.today)
@@ -205,6 +234,7 @@ class MainWindow(QMainWindow):
 
     # -- actions -----------------------------------------------------------------------------------------
     def _on_add_subject_triggered(self) -> None:
+        from coordinator.ui.subject_dialog import SubjectDialog
         dialog = SubjectDialog(self.session, None, self)
         if dialog.exec() and dialog.change:
             self.open_subject(dialog.change.subject_ids[0])
@@ -259,13 +289,14 @@ class MainWindow(QMainWindow):
             ask.info(self, f"Exported {count} subjects to {name}.")
 
     def _on_print_triggered(self) -> None:
+        from coordinator.ui import printing  # QtPrintSupport loads when first needed
         study = self.service.protocol.code
         view = self.stack.currentWidget()
-        if view is self.subject_view and self.subject_view.checklist.visit is not None:
+        if view is self._screens.get("subject") and self.subject_view.checklist.visit is not None:
             checklist = self.subject_view.checklist
             printing.print_html(self, "Visit checklist", printing.checklist_html(
                 study, self.subject_view.subject, checklist.visit, checklist.model.rows()))
-        elif view is self.subjects_view:
+        elif view is self._screens.get("subjects"):
             printing.print_html(self, "Subjects", printing.registry_html(study, self.session.day, self.subjects_view.rows()))
         else:
             printing.print_html(self, "Due list", printing.due_list_html(study, self.session.day, self.due_view.rows()))
@@ -292,7 +323,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         settings.GEOMETRY.set(self.saveGeometry())
         settings.LAST_VIEW.set(VIEWS[self.nav.currentRow()])
-        settings.LAST_SUBJECT.set(self.subject_view.subject_id or "")
-        self.subject_view.save_layout()
+        if "subject" in self._screens:
+            settings.LAST_SUBJECT.set(self.subject_view.subject_id or "")
+            self.subject_view.save_layout()
         self.session.close()
         super().closeEvent(event)

@@ -158,9 +158,10 @@ def test_full_disk_gives_a_clear_message_and_loses_nothing(enrolled):
 def test_read_only_database(enrolled, db_path):
     if os.geteuid() == 0:
         # root ignores file permissions; open the file read-only through SQLite instead
-        enrolled.store.db.conn.close()
+        enrolled.store.conn.close()
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
         import sqlite_utils
+        enrolled.store.conn = conn
         enrolled.store.db = sqlite_utils.Database(conn)
     else:
         enrolled.close()

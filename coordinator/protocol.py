@@ -25,7 +25,10 @@ def _bundled_path() -> Path:
     beside = Path(__file__).resolve().parent.parent / "resources" / "protocols" / "sel-len-mm.toml"
     if beside.exists():
         return beside
-    return Path(importlib.resources.files("coordinator.resources").joinpath("protocols/sel-len-mm.toml"))
+    try:
+        return Path(importlib.resources.files("coordinator.resources").joinpath("protocols/sel-len-mm.toml"))
+    except ModuleNotFoundError:  # a broken install or bundle: load() then says "no such file"
+        return beside
 
 
 BUNDLED = _bundled_path()

@@ -105,8 +105,9 @@ class SubjectSummary:
     id: str
     initials: str
     status: str
-    cycle_day: tuple[int, int] | None
+    cycle_day: tuple[int, int] | None  # only while on treatment
     next_visit: PlannedVisit | None
+    planned_c1d1: dt.date | None = None  # the first dose booked, while it is still to come
 
 
 @dataclass
@@ -178,8 +179,10 @@ class Service:
         for subject in self.store.load_registry():
             plan = plans[subject.id]
             upcoming = [v for v in plan if v.status(on) in ("overdue", "due", "planned")]
-            summaries.append(SubjectSummary(subject.id, subject.initials, subject_status(self.protocol, subject, on, plan),
-                                            current_cycle_day(plan, on), upcoming[0] if upcoming else None))
+            status = subject_status(self.protocol, subject, on, plan)
+            summaries.append(SubjectSummary(
+                subject.id, subject.initials, status, current_cycle_day(plan, on) if status == "on_treatment" else None,
+                upcoming[0] if upcoming else None, subject.planned_c1d1 if status == "screening" else None))
         return summaries
 
     def due(self, on: dt.date | None = None, days: int = 7) -> list[DueItem]:

@@ -461,3 +461,14 @@ def test_a_tick_can_be_taken_back_with_a_reason(enrolled):
     assert (row.action, row.new, row.reason) == ("clear_tick", None, "ticked the wrong line")
     with pytest.raises(InputError, match="no tick"):
         enrolled.clear_tick("101-001", "C1D8", "hematology", reason="again")
+
+
+def test_registry_shows_cycle_and_day_only_on_treatment_and_the_planned_first_dose(service):
+    service.add_subject(make_subject("101-001", c1d1=d("2025-03-03"), last_dose=d("2025-04-20"),
+                                     end_of_treatment_reason="toxicity"))
+    service.add_subject(make_subject("101-002", consent="2026-01-05", planned_c1d1=d("2026-01-19")))
+    service.add_subject(make_subject("101-003", c1d1=d("2026-01-05")))
+    rows = {s.id: s for s in service.subjects(TODAY)}
+    assert rows["101-001"].status == "follow_up" and rows["101-001"].cycle_day is None
+    assert rows["101-002"].planned_c1d1 == d("2026-01-19")
+    assert rows["101-003"].cycle_day == (1, 11) and rows["101-003"].planned_c1d1 is None

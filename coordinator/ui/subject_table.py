@@ -20,8 +20,14 @@ def _cycle_day(summary) -> str:
 def _next(summary) -> str:
     v = summary.next_visit
     if v is None:
-        return ""
+        planned = summary.planned_c1d1
+        return f"C1D1  {display(planned, weekday=True)} (planned)" if planned else ""
     return f"{v.code}  {display(v.target, weekday=True)}"
+
+
+def _next_key(summary) -> str:
+    day = summary.next_visit.target if summary.next_visit else summary.planned_c1d1
+    return day.isoformat() if day else "9999"
 
 
 class SubjectTableModel(RowTableModel):
@@ -30,6 +36,6 @@ class SubjectTableModel(RowTableModel):
         Column("Initials", lambda s: s.initials),
         Column("Status", _status),
         Column("Cycle / day", _cycle_day, sort=lambda s: s.cycle_day[0] * 1000 + s.cycle_day[1] if s.cycle_day else -1),
-        Column("Next visit", _next, sort=lambda s: s.next_visit.target.isoformat() if s.next_visit else "9999",
+        Column("Next visit", _next, sort=_next_key,
                tip=lambda s: s.next_visit.label if s.next_visit else ""),
     ]

@@ -117,7 +117,7 @@ def prepare_database(path: Path, user: str | None, create: str | None, protocol_
     started = time.monotonic()
     while thread.is_alive():
         QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 30)
-        thread.join(0.02)
+        thread.join(0.002)  # a small database opens in a few ms: do not sleep longer than that
         if time.monotonic() - started > PROGRESS_AFTER_MS / 1000:
             progress.setValue(0)  # keeps the busy bar moving
     progress.close()

@@ -13,6 +13,7 @@ import traceback
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
 
 from coordinator.errors import CoordinatorError
+from coordinator.ui.words import readable
 
 TITLE = "Coordinator"
 # Set for unattended runs (``open --smoke``): messages go to stderr instead of a box nobody can close.
@@ -24,7 +25,7 @@ def error(parent: QWidget | None, message: str) -> None:
     if UNATTENDED:
         print(f"coordinator: {message}", file=sys.stderr)
         return
-    QMessageBox.warning(parent, TITLE, message)
+    QMessageBox.warning(parent, TITLE, readable(message))
 
 
 def info(parent: QWidget | None, message: str) -> None:

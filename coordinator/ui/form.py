@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from coordinator.errors import CoordinatorError, CorrectionNeedsReason, InputError
 from coordinator.service import Change
 from coordinator.ui.session import Session
+from coordinator.ui.words import readable
 
 DATE_FORMAT = "ddd dd-MMM-yyyy"  # design.md: unambiguous across locales, weekday where it helps planning
 NO_DATE = QDate(1900, 1, 1)  # an optional date edit shows "not set" at this value
@@ -212,7 +213,7 @@ class FormDialog(QDialog):
         label = self._errors.get(name) if name else None
         if label is None:
             label = self.general_error
-        label.setText("▲ " + message)
+        label.setText("▲ " + readable(message))
         label.show()
         widget = self._fields.get(name) if name else None
         if widget is not None:

@@ -327,3 +327,13 @@ def test_dialog_titles_name_no_subject(window, session):
     for dialog in (Enroll(session, session.service.subject("101-050"), window),
                    SubjectDialog(session, session.service.subject("101-050"), window)):
         assert "101-050" not in dialog.windowTitle() and "101-050" in dialog.intro.text()
+
+
+def test_messages_show_dates_as_the_coordinator_reads_them(window, session):
+    from coordinator.ui.words import readable
+    assert readable("2025-03-03 is not after 2025-02-30 (2026-01-15)") == "03-Mar-2025 is not after 2025-02-30 (15-Jan-2026)"
+    dialog = SubjectDialog(session, None, window)
+    fill_subject(dialog)
+    dialog.field("birth_date").set_value(TODAY)
+    dialog.accept()
+    assert "15-Jan-2026 is not before the consent date 05-Jan-2026" in dialog.error_text("birth_date")

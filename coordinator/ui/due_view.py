@@ -8,14 +8,14 @@ that a newer one overtook is dropped.
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSpinBox, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
 
 from coordinator.dates import display
 from coordinator.ui import ask, settings
 from coordinator.ui.due_table import SECTION_TITLES, SECTIONS, DueTableModel, due_rows
 from coordinator.ui.session import Session
 from coordinator.ui.status import visit_look
-from coordinator.ui.table import RESIZE_SAMPLE_ROWS, SearchProxy
+from coordinator.ui.table import SearchProxy, list_view
 
 
 class DueView(QWidget):
@@ -58,18 +58,7 @@ class DueView(QWidget):
         layout.addLayout(row)
         self.model = DueTableModel(self)
         self.proxy = SearchProxy(self.model, self)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.setAlternatingRowColors(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setResizeContentsPrecision(RESIZE_SAMPLE_ROWS)  # 10,000 rows stay quick
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = list_view(self.proxy)
         layout.addWidget(self.table, 1)
         self.empty = QLabel("Nothing overdue, due or coming up.")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)

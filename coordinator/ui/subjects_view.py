@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget,
+    QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
 from coordinator.ui import ask
 from coordinator.ui.session import Session
 from coordinator.ui.subject_table import SubjectTableModel
-from coordinator.ui.table import RESIZE_SAMPLE_ROWS, SearchProxy
+from coordinator.ui.table import SearchProxy, list_view
 
 
 class SubjectsView(QWidget):
@@ -47,18 +47,7 @@ class SubjectsView(QWidget):
         layout.addWidget(self.count)
         self.model = SubjectTableModel(self)
         self.proxy = SearchProxy(self.model, self)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.setAlternatingRowColors(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setResizeContentsPrecision(RESIZE_SAMPLE_ROWS)  # 10,000 rows stay quick
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = list_view(self.proxy)
         layout.addWidget(self.table, 1)
         self.setFocusProxy(self.search)
 

@@ -95,6 +95,7 @@ class SubjectView(QWidget):
             top.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(top)
         self.timeline = TimelineWidget()
+        self.timeline.set_zoom(settings.TIMELINE_ZOOM.get())
         layout.addWidget(self.timeline)
         self.splitter = QSplitter()
         self.visit_model = VisitTableModel(self)
@@ -128,6 +129,7 @@ class SubjectView(QWidget):
     def _connect_signals(self) -> None:
         self.visits.selectionModel().currentRowChanged.connect(self._on_visits_current_row_changed)
         self.timeline.visit_clicked.connect(self.select_visit)
+        self.timeline.zoom_changed.connect(settings.TIMELINE_ZOOM.set)
         self.checklist.missed_requested.connect(self._on_missed_requested)
         self.checklist.unscheduled_requested.connect(self._on_unscheduled_requested)
         self.session.changed.connect(self._on_session_changed)

@@ -51,9 +51,11 @@ class TimelineWidget(QWidget):
 
     Signals:
         visit_clicked(str): the code of the visit the user clicked or moved to (e.g. "C1D8").
+        zoom_changed(float): the user zoomed (pixels per day; 0 = fit all), to be remembered.
     """
 
     visit_clicked = Signal(str)
+    zoom_changed = Signal(float)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -190,6 +192,17 @@ class TimelineWidget(QWidget):
         self._zoom, self._follow_today = zoom, False
         self._layout()
         self._scrollbar.setValue(round(self._pad + days * self._scale() - anchor_x))
+        self.zoom_changed.emit(zoom)
+
+    @property
+    def zoom(self) -> float:
+        return self._zoom
+
+    def set_zoom(self, zoom: float) -> None:
+        """A remembered zoom (pixels per day, 0 = fit all), applied without a signal."""
+        self._zoom = min(MAX_PX_PER_DAY, max(0.0, zoom))
+        self._layout()
+        self.update()
 
     def _step(self, step: int) -> None:
         """Select the visit ``step`` places right (or left) of the selected one, as a click would."""

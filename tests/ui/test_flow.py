@@ -337,3 +337,18 @@ def test_messages_show_dates_as_the_coordinator_reads_them(window, session):
     dialog.field("birth_date").set_value(TODAY)
     dialog.accept()
     assert "15-Jan-2026 is not before the consent date 05-Jan-2026" in dialog.error_text("birth_date")
+
+
+def test_the_timeline_zoom_is_remembered(window, session, qtbot):
+    from coordinator.ui.main_window import MainWindow
+    session.service.add_subject(make_subject("101-050", c1d1=TODAY))
+    window.open_subject("101-050")
+    timeline = window.subject_view.timeline
+    timeline.setFocus()
+    qtbot.keyClick(timeline, Qt.Key.Key_Plus)
+    zoomed = timeline.zoom
+    assert zoomed > 6.0
+    again = MainWindow(session)
+    qtbot.addWidget(again)
+    again.open_subject("101-050")
+    assert again.subject_view.timeline.zoom == zoomed

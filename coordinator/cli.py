@@ -90,6 +90,13 @@ def _nonneg_int(text: str) -> int:
     return value
 
 
+def _positive_int(text: str) -> int:
+    value = _nonneg_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def _yes_no(text: str) -> bool:
     if text.lower() in ("yes", "y", "true", "1"):
         return True
@@ -247,6 +254,27 @@ def build_parser() -> argparse.ArgumentParser:
     c = command("audit", cmd_audit, "list the audit trail")
     c.add_argument("--subject")
     c.add_argument("--json", action="store_true")
+
+    c = command("print", None, "make a form as a PDF file: a lab requisition, a dosing form, or the day's packet")
+    forms = c.add_subparsers(title="forms", metavar="FORM", parser_class=_Parser, required=True)
+    f = forms.add_parser("requisition", help="the lab requisition of a visit (one page per destination)")
+    f.set_defaults(run=cmd_print_requisition)
+    f.add_argument("subject")
+    f.add_argument("visit")
+    f.add_argument("--on", type=_DateText.of("on"), help="the collection day if the visit has no date yet (default today)")
+    f.add_argument("-o", "--output", type=Path, required=True, help="the PDF file to write")
+    f = forms.add_parser("dosing", help="the dosing calendar of a cycle")
+    f.set_defaults(run=cmd_print_dosing)
+    f.add_argument("subject")
+    f.add_argument("cycle", type=_positive_int)
+    f.add_argument("-o", "--output", type=Path, required=True, help="the PDF file to write")
+    f = forms.add_parser("day", help="every requisition and day-1 dosing form due on a day, in dashboard order")
+    f.set_defaults(run=cmd_print_day)
+    f.add_argument("--on", type=_DateText.of("on"), help=on_help)
+    f.add_argument("-o", "--output", type=Path, required=True, help="the PDF file to write")
+
+    c = command("site", cmd_site, "show or set the site's name, as the forms print it")
+    c.add_argument("name", nargs="?")
     return p
 
 
@@ -553,6 +581,51 @@ def cmd_set_steroid(args) -> int:
 def cmd_change_dose(args) -> int:
     _open(args).change_dose(args.subject, args.drug, args.level, args.from_cycle, args.reason)
     print(f"{args.subject}: {args.drug} at dose level {args.level} from cycle {args.from_cycle}.")
+    return 0
+
+
+def _write_pdf(path: Path, data: bytes) -> None:
+    """Whole or not at all: a half-written form is worse than none."""
+    tmp = path.with_name(path.name + ".part")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CoordinatorError(f"Cannot write {path}: {exc.strerror or exc}. Nothing was printed.") from None
+
+
+def cmd_print_requisition(args) -> int:
+    service = _open(args)
+    _write_pdf(args.output, service.requisition_pdf(args.subject, args.visit, args.on))
+    service.record_print(f"requisition {args.visit} -> {args.output.name}", args.subject)
+    print(f"Wrote the {args.visit} requisition of {args.subject} to {args.output}.")
+    return 0
+
+
+def cmd_print_dosing(args) -> int:
+    service = _open(args)
+    _write_pdf(args.output, service.dosing_pdf(args.subject, args.cycle))
+    service.record_print(f"dosing form cycle {args.cycle} -> {args.output.name}", args.subject)
+    print(f"Wrote the cycle {args.cycle} dosing form of {args.subject} to {args.output}.")
+    return 0
+
+
+def cmd_print_day(args) -> int:
+    service = _open(args)
+    on = args.on or service.today
+    visits = service.day_packet(on)
+    _write_pdf(args.output, service.day_packet_pdf(on))
+    service.record_print(f"day packet {on.isoformat()} ({len(visits)} visits) -> {args.output.name}")
+    print(f"Wrote the packet of {display(on, weekday=True)} ({len(visits)} visits) to {args.output}.")
+    return 0
+
+
+def cmd_site(args) -> int:
+    service = _open(args)
+    if args.name:
+        service.set_site(args.name)
+    print(service.site() or "(no site name set: 'coordinator site NAME')")
     return 0
 
 

@@ -215,6 +215,87 @@ class Service:
             raise InputError(subject_id, "visit", not_scheduled(self.protocol, visit))
         return Checklist(subject.id, visit, labels[visit], visit_checklist(self.protocol, subject, ref))
 
+    def planned_visit(self, subject_id: str, visit: str, on: dt.date | None = None) -> PlannedVisit:
+        """One visit of the subject's plan; a screening subject's cycle 1 day 1, not planned until
+        it happens, stands on its planned day (else ``on``)."""
+        subject = self.subject(subject_id)
+        self._visit_ref(subject_id, visit)
+        for planned in self.store.plan(subject_id):
+            if planned.code == visit:
+                return planned
+        if _pre_dose_day_1(subject, visit):
+            day = subject.planned_c1d1 or on or self.today
+            label = self.checklist(subject_id, visit).label
+            return PlannedVisit(visit, label, "cycle", day, day, day, cycle=1, day=1)
+        raise InputError(subject_id, "visit", not_scheduled(self.protocol, visit))
+
+    # -- forms (reportlab loads only when a form is made) ------------------------------------------
+    def site(self) -> str:
+        """The site's name as the forms print it ('' until set)."""
+        return self.store.meta("site_name") or ""
+
+    def set_site(self, name: str) -> Change:
+        name = " ".join(name.split())
+        if not name or len(name) > 120:
+            raise InputError(None, "site", "must be 1 to 120 characters")
+        with self.store.write(self.user, "set_site") as tx:
+            tx.audit(None, "site_name", self.site() or None, name)
+            tx.set_meta("site_name", name)
+        return Change("set_site")
+
+    def requisition_pdf(self, subject_id: str, visit: str, on: dt.date | None = None) -> bytes:
+        """The visit's lab requisition (one page per destination); ``on`` is the collection day
+        when the visit has no recorded date (default today)."""
+        from coordinator.forms.requisition import requisition_pdf
+        on = on or self.today
+        return requisition_pdf(self.protocol, self.subject(subject_id), self.planned_visit(subject_id, visit, on), on,
+                               self.site())
+
+    def dosing_pdf(self, subject_id: str, cycle: int) -> bytes:
+        from coordinator.forms.dosing import dosing_pdf
+        return dosing_pdf(self.protocol, self.subject(subject_id), cycle, self.today)
+
+    def day_packet(self, on: dt.date | None = None) -> list[tuple[str, str]]:
+        """What the day's packet holds, in dashboard order: every visit overdue or due on ``on``
+        whose target is that day or before (not those whose window merely opened early)."""
+        on = on or self.today
+        return [(i.subject, i.visit) for i in self.due(on, 0) if i.status in ("overdue", "due") and i.target <= on]
+
+    def day_packet_pdf(self, on: dt.date | None = None, progress=None) -> bytes:
+        """One PDF: each packet visit's requisition, and the dosing form of each cycle's day 1.
+        ``progress(done, total)`` is called as each visit is laid out (the GUI shows it)."""
+        from reportlab.platypus import PageBreak
+
+        from coordinator.forms.common import build, para
+        from coordinator.forms.dosing import dosing_story
+        from coordinator.forms.requisition import requisition_story
+        on = on or self.today
+        visits = self.day_packet(on)
+        story: list = []
+        site = self.site()
+        for n, (subject_id, code) in enumerate(visits, 1):
+            subject = self.subject(subject_id)
+            planned = self.planned_visit(subject_id, code, on)
+            parts = [requisition_story(self.protocol, subject, planned, on, site)]
+            if planned.kind == "cycle" and planned.day == 1:
+                parts.append(dosing_story(self.protocol, subject, planned.cycle))
+            for part in parts:
+                if part:
+                    if story:
+                        story.append(PageBreak())
+                    story += part
+            if progress is not None:
+                progress(n, len(visits))
+        if not story:
+            story = [para(f"Nothing is due on {on.isoformat()}: no forms to print.")]
+        return build(story, f"Day packet {on.isoformat()}", self.protocol.code, on)
+
+    def record_print(self, what: str, subject_id: str | None = None) -> Change:
+        """Who printed (or saved) which form, when: one audit row."""
+        with self.store.write(self.user, "print") as tx:
+            tx.audit(subject_id, "print", None, what)
+        return Change("print")
+
     def progress(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Progress]:
         """Checklist progress of many (subject id, visit code) pairs at once, as ``Checklist.progress``
         gives it for one; each subject is read once. Pairs that ``checklist`` would refuse (no such

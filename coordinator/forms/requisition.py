@@ -1,0 +1,149 @@
+"""The lab requisition of one visit: one page per destination (local laboratory, research
+samples), the ordered tests grouped by specimen and container, each with a box to tick, and a
+Code 128 barcode of the accession id.
+
+Which tests: the visit's procedures from the Schedule of Assessments that take a specimen,
+leaving out those whose condition does not apply to this subject (no pregnancy test for a man)
+and on-request items nobody requested: exactly the checklist's items that are not "not
+applicable".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from reportlab.graphics.barcode.code128 import Code128
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, Table, TableStyle
+
+from coordinator.checklist import visit_checklist
+from coordinator.dates import display
+from coordinator.forms.common import BODY, BOLD, GRID, SHADE, SMALL, TITLE, WIDTH, TickBox, build, esc, para
+from coordinator.model import Subject
+from coordinator.protocol import Protocol
+from coordinator.schedule import PlannedVisit
+
+DESTINATIONS = {"local_lab": "LOCAL LABORATORY", "research": "RESEARCH / BIOMARKER SAMPLES"}
+
+
+def accession_id(subject_id: str, visit: str, day: dt.date) -> str:
+    """What the barcode holds and the lab files the tubes under: subject, visit and date."""
+    return f"{subject_id}-{visit}-{day.strftime('%Y%m%d')}"
+
+
+def ordered(protocol: Protocol, subject: Subject, visit: PlannedVisit) -> dict[str, list]:
+    """The visit's tests by destination, in the protocol's order: (procedure, checklist item)."""
+    ref = protocol.parse_visit(visit.code)
+    items = {i.id: i for i in visit_checklist(protocol, subject, ref)}
+    out: dict[str, list] = {}
+    for procedure in protocol.procedures_at(ref):
+        item = items.get(procedure.id)
+        if procedure.specimen == "none" or procedure.destination not in DESTINATIONS:
+            continue
+        if item is None or item.status == "not_applicable":
+            continue
+        out.setdefault(procedure.destination, []).append((procedure, item))
+    return out
+
+
+def requisition_story(protocol: Protocol, subject: Subject, visit: PlannedVisit, on: dt.date,
+                      site: str = "") -> list[Flowable]:
+    """Every page of the visit's requisition (pages separated by PageBreak); [] when the visit
+    orders no specimen. ``on``: the collection day when the visit has no recorded date."""
+    day = visit.date or on
+    accession = accession_id(subject.id, visit.code, day)
+    pages = []
+    for destination, tests in ordered(protocol, subject, visit).items():
+        if pages:
+            pages.append(PageBreak())
+        pages += _page(protocol, subject, visit, day, accession, destination, tests, site)
+    return pages
+
+
+def requisition_pdf(protocol: Protocol, subject: Subject, visit: PlannedVisit, on: dt.date, site: str = "") -> bytes:
+    story = requisition_story(protocol, subject, visit, on, site)
+    if not story:
+        story = [para(f"Visit {esc(visit.code)} of subject {esc(subject.id)} orders no laboratory specimen.", BODY)]
+    return build(story, f"Lab requisition {visit.code}", protocol.code, on)
+
+
+# -- one page ----------------------------------------------------------------------------------------
+def _page(protocol, subject, visit, day, accession, destination, tests, site) -> list[Flowable]:
+    barcode = Code128(accession, barHeight=12 * mm, barWidth=0.27 * mm, humanReadable=True, fontSize=9)
+    left = [para(esc(site) if site else "Site: ______________________________", BOLD),
+            para("LAB REQUISITION", TITLE),
+            para(DESTINATIONS[destination], BOLD),
+            para(f"Study <b>{esc(protocol.code)}</b>: {esc(protocol.short_title)}", SMALL),
+            Spacer(1, 2 * mm),
+            para("Ordering investigator: ______________________________", BODY)]
+    code_width = barcode.width + 4 * mm
+    header = Table([[left, barcode]], colWidths=[WIDTH - code_width, code_width])
+    header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, 0), "RIGHT"),
+                                ("LINEBELOW", (0, 0), (-1, 0), 1, GRID), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
+    return [header, Spacer(1, 3 * mm), _subject_block(subject, visit, day), Spacer(1, 3 * mm),
+            *_specimens(protocol, tests), Spacer(1, 4 * mm), _collection_block(protocol, tests)]
+
+
+def _blank(value) -> str:
+    return esc(value) if value else "____________________"
+
+
+def _subject_block(subject: Subject, visit: PlannedVisit, day: dt.date) -> Table:
+    window = display(visit.window_start) if visit.window_start == visit.window_end else \
+        f"{display(visit.window_start)} – {display(visit.window_end)}"
+    sex = {"F": "Female", "M": "Male"}.get(subject.sex, subject.sex)
+    rows = [
+        [para(f"Subject <b>{esc(subject.id)}</b>"), para(f"Initials <b>{esc(subject.initials)}</b>"),
+         para(f"Sex <b>{sex}</b>"), para(f"Birth date <b>{display(subject.birth_date)}</b>")],
+        [para(f"Name {_blank(subject.name)}"), para(f"MRN {_blank(subject.mrn)}"), "", ""],
+        [para(f"Visit <b>{esc(visit.code)}</b> · {esc(visit.label)}"), "",
+         para(f"Target {display(visit.target, weekday=True)} (window {window})"), ""],
+        [para(f"Visit date <b>{display(visit.date, weekday=True)}</b>" if visit.date else
+              f"Collection day {display(day, weekday=True)}"), "", "", ""],
+    ]
+    table = Table(rows, colWidths=[WIDTH * 0.3, WIDTH * 0.22, WIDTH * 0.22, WIDTH * 0.26])
+    table.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.8, GRID), ("SPAN", (0, 2), (1, 2)), ("SPAN", (2, 2), (3, 2)),
+                               ("SPAN", (1, 1), (3, 1)), ("SPAN", (0, 3), (3, 3)),
+                               ("BACKGROUND", (0, 0), (-1, 0), SHADE), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    return table
+
+
+def _specimens(protocol: Protocol, tests) -> list[Flowable]:
+    """One block per specimen: its container and handling, then each test with a tick box."""
+    by_specimen: dict[str, list] = {}
+    for procedure, item in tests:
+        by_specimen.setdefault(procedure.specimen, []).append((procedure, item))
+    blocks = []
+    for specimen_id, entries in by_specimen.items():
+        specimen = protocol.specimens[specimen_id]
+        title = f"{esc(specimen.label).upper()}" + (f" · {esc(specimen.container)}" if specimen.container else "")
+        rows = [[para(title, BOLD), ""]]
+        if specimen.handling:
+            rows.append([para(f"<i>{esc(specimen.handling)}</i>", SMALL), ""])
+        for procedure, item in entries:
+            text = f"<b>{esc(procedure.label)}</b>"
+            if procedure.tests:
+                text += f"<br/>{esc(', '.join(procedure.tests))}"
+            notes = [n for n in (item.condition and f"({item.condition})", procedure.note) if n]
+            if notes:
+                text += f"<br/><font size=7>{esc('; '.join(notes))}</font>"
+            rows.append([TickBox(), para(text, BODY)])
+        table = Table(rows, colWidths=[8 * mm, WIDTH - 8 * mm])
+        style = [("BOX", (0, 0), (-1, -1), 0.8, GRID), ("SPAN", (0, 0), (1, 0)), ("BACKGROUND", (0, 0), (-1, 0), SHADE),
+                 ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LINEBELOW", (0, 1), (-1, -1), 0.25, GRID)]
+        if specimen.handling:
+            style.append(("SPAN", (0, 1), (1, 1)))
+        table.setStyle(TableStyle(style))
+        blocks += [KeepTogether(table), Spacer(1, 2.5 * mm)]
+    return blocks
+
+
+def _collection_block(protocol: Protocol, tests) -> Table:
+    rows = [[para("Collected: date ______________", BODY), para("time ________", BODY),
+             para("by (initials) ________", BODY)],
+            [para("Notes: ______________________________________________________________________________", BODY),
+             "", ""]]
+    table = Table(rows, colWidths=[WIDTH * 0.4, WIDTH * 0.25, WIDTH * 0.35])
+    table.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.8, GRID), ("SPAN", (0, 1), (2, 1)),
+                               ("TOPPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 6)]))
+    return table

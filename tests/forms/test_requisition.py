@@ -1,0 +1,85 @@
+"""Lab requisitions read back: the words on the page, the barcode a scanner reads, the pages."""
+
+import datetime as dt
+import shutil
+import subprocess
+
+import pytest
+from helpers import TODAY, d, make_subject
+
+from coordinator.forms.requisition import accession_id, ordered, requisition_pdf
+from coordinator.schedule import build_plan
+
+needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
+
+
+def text_of(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "form.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def pages_of(pdf: bytes, tmp_path) -> int:
+    path = tmp_path / "count.pdf"
+    path.write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+
+
+def visit(protocol, subject, code):
+    return next(v for v in build_plan(protocol, subject) if v.code == code)
+
+
+@needs_poppler
+def test_every_ordered_test_and_nothing_else(protocol, tmp_path):
+    woman = make_subject("101-001", c1d1=d("2025-03-03"), name="Ann Synthetic", mrn="MRN-777")
+    man = make_subject("101-002", sex="M", c1d1=d("2025-03-03"))
+    for subject in (woman, man):
+        v = visit(protocol, subject, "C1D22")
+        text = " ".join(text_of(requisition_pdf(protocol, subject, v, d("2025-03-24"), "Synthetic Hospital"), tmp_path).split())
+        assert subject.id in text and "C1D22" in text and "Cycle 1 Day 22" in text and "Synthetic Hospital" in text
+        expected = [p for tests in ordered(protocol, subject, v).values() for p, _ in tests]
+        assert expected
+        for procedure in expected:
+            assert " ".join(procedure.label.split()) in text, procedure.id
+        never = [p for p in protocol.procedures.values() if p.specimen != "none" and p not in expected]
+        for procedure in never:
+            assert " ".join(procedure.label.split()) not in text, procedure.id
+    assert "Ann Synthetic" in text_of(requisition_pdf(protocol, woman, visit(protocol, woman, "C1D22"), TODAY), tmp_path)
+    woman_text = text_of(requisition_pdf(protocol, woman, visit(protocol, woman, "C1D22"), TODAY), tmp_path)
+    man_text = text_of(requisition_pdf(protocol, man, visit(protocol, man, "C1D22"), TODAY), tmp_path)
+    assert "Pregnancy test" in woman_text and "Pregnancy test" not in man_text
+    assert "MRN-777" in woman_text
+    assert "02-Apr-1958" in woman_text  # the recorded birth date
+
+
+@needs_poppler
+def test_one_page_per_destination(protocol, tmp_path):
+    subject = make_subject("101-001")
+    scr = visit(protocol, subject, "SCR")
+    destinations = ordered(protocol, subject, scr)
+    assert set(destinations) == {"local_lab", "research"}  # screening takes research samples too
+    pdf = requisition_pdf(protocol, subject, scr, d("2025-02-20"))
+    assert pages_of(pdf, tmp_path) == 2
+    text = text_of(pdf, tmp_path)
+    assert "LOCAL LABORATORY" in text and "RESEARCH" in text
+
+
+@pytest.mark.skipif(shutil.which("zbarimg") is None or shutil.which("pdftoppm") is None,
+                    reason="zbar-tools / poppler-utils not installed")
+def test_the_barcode_reads_back_as_the_accession_id(protocol, tmp_path):
+    subject = make_subject("101-001", c1d1=d("2025-03-03"))
+    v = visit(protocol, subject, "C1D8")
+    pdf = tmp_path / "req.pdf"
+    pdf.write_bytes(requisition_pdf(protocol, subject, v, d("2025-03-10")))
+    subprocess.run(["pdftoppm", "-r", "200", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True)
+    image = next(tmp_path.glob("page*.png"))
+    out = subprocess.run(["zbarimg", "-q", "--raw", str(image)], capture_output=True, text=True).stdout.split()
+    assert out == [accession_id("101-001", "C1D8", d("2025-03-10"))] == ["101-001-C1D8-20250310"]
+    assert "101-001-C1D8-20250310" in text_of(pdf.read_bytes(), tmp_path)  # the same text printed under it
+
+
+def test_a_recorded_visit_date_names_the_accession(protocol):
+    subject = make_subject("101-001", c1d1=d("2025-03-03"))
+    v = visit(protocol, subject, "C1D8")
+    assert accession_id(subject.id, v.code, v.date or dt.date(2025, 3, 11)) == "101-001-C1D8-20250311"

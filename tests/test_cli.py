@@ -214,3 +214,25 @@ def test_clear_tick_needs_a_reason(enrolled):
     code, _, err = run("clear-tick", "101-001", "C1D8", "hematology")
     assert code == 2 and "needs a reason" in err
     assert "is to do again" in ok(run("clear-tick", "101-001", "C1D8", "hematology", "--reason", "wrong line"))
+
+
+def test_print_commands_write_pdfs_and_leave_an_audit_row(enrolled, tmp_path):
+    run = enrolled
+    out = tmp_path / "req.pdf"
+    assert "C1D8 requisition" in ok(run("print", "requisition", "101-001", "C1D8", "-o", str(out)))
+    assert out.read_bytes().startswith(b"%PDF")
+    out = tmp_path / "dose.pdf"
+    ok(run("print", "dosing", "101-001", "2", "-o", str(out)))
+    assert out.read_bytes().startswith(b"%PDF")
+    out = tmp_path / "day.pdf"
+    # C2D1 is due that day; C1D8, C1D15 and C1D22 were never recorded and are overdue
+    assert "(4 visits)" in ok(run("print", "day", "--on", "2025-03-31", "-o", str(out)))
+    audit = ok(run("audit"))
+    assert "requisition C1D8" in audit and "dosing form cycle 2" in audit and "day packet 2025-03-31" in audit
+    fails(run("print", "requisition", "101-001", "C1D8", "-o", str(tmp_path / "no-such-folder" / "x.pdf")), "Cannot write")
+    fails(run("print", "dosing", "101-001", "0", "-o", str(out)), "1 or more")
+
+
+def test_site_name(run):
+    assert "no site name" in ok(run("site"))
+    assert ok(run("site", "Synthetic  General Hospital")).strip() == "Synthetic General Hospital"

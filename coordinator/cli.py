@@ -616,8 +616,9 @@ def cmd_print_day(args) -> int:
     on = args.on or service.today
     visits = service.day_packet(on)
     _write_pdf(args.output, service.day_packet_pdf(on))
-    service.record_print(f"day packet {on.isoformat()} ({len(visits)} visits) -> {args.output.name}")
-    print(f"Wrote the packet of {display(on, weekday=True)} ({len(visits)} visits) to {args.output}.")
+    count = f"{len(visits)} visit{'s' if len(visits) != 1 else ''}"
+    service.record_print(f"day packet {on.isoformat()} ({count}) -> {args.output.name}")
+    print(f"Wrote the packet of {display(on, weekday=True)} ({count}) to {args.output}.")
     return 0
 
 

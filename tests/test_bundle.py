@@ -66,3 +66,14 @@ def test_protocol_is_read_from_inside_the_bundle(bundle, tmp_path):
     protocol = json.loads(shown.stdout)
     assert protocol["code"] == "SEL-LEN-MM"
     assert Path(protocol["source"]).is_relative_to(bundle.parent)
+
+
+def test_forms_are_made_inside_the_bundle(bundle, tmp_path):
+    """reportlab's barcodes and font tables load modules by name: the bundle must carry them."""
+    db = tmp_path / "forms.db"
+    assert start(bundle, tmp_path, "--db", str(db), "demo").returncode == 0
+    for args in (["requisition", "101-003", "SCR"], ["dosing", "101-003", "1"], ["day"]):
+        out = tmp_path / f"{args[0]}.pdf"
+        made = start(bundle, tmp_path, "--db", str(db), "print", *args, "-o", str(out))
+        assert made.returncode == 0, made.stderr
+        assert out.read_bytes().startswith(b"%PDF")

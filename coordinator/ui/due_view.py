@@ -8,7 +8,7 @@ that a newer one overtook is dropped.
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
 
 from coordinator.dates import display
 from coordinator.ui import ask, settings
@@ -55,6 +55,9 @@ class DueView(QWidget):
         self.horizon.setSuffix(" days")
         self.horizon.setValue(settings.UPCOMING_DAYS.get())
         row.addWidget(self.horizon)
+        self.print_day_button = QPushButton("Print day…")
+        self.print_day_button.setToolTip("The day's packet: every requisition due and each day 1's dosing form (Ctrl+Shift+P)")
+        row.addWidget(self.print_day_button)
         layout.addLayout(row)
         self.model = DueTableModel(self)
         self.proxy = SearchProxy(self.model, self)
@@ -69,6 +72,7 @@ class DueView(QWidget):
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.horizon.valueChanged.connect(self._on_horizon_value_changed)
         self.table.activated.connect(self._on_table_activated)
+        self.print_day_button.clicked.connect(self.print_day)
         self.session.changed.connect(lambda _change: self.refresh())
         self.session.day_changed.connect(lambda _day: self.refresh())
         self.session.today_changed.connect(lambda _today: self.refresh())  # "Today, ..." moves on
@@ -112,6 +116,11 @@ class DueView(QWidget):
     def _on_table_activated(self, index: QModelIndex) -> None:
         row = self.proxy.row(index)
         self.open_visit.emit(row.subject, row.visit)
+
+    def print_day(self) -> None:
+        """Make the day's packet on a worker thread, with a progress bar, then preview it."""
+        from coordinator.ui.packet_job import PacketJob  # the forms' libraries load when first used
+        PacketJob(self.session, self.session.day, self).start()
 
     def rows(self):
         """The rows as shown (filtered and sorted), for tests and printing."""

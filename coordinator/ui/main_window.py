@@ -111,6 +111,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Print…", self._on_print_triggered, QKeySequence.StandardKey.Print,
                      "Print the day's due list, or the open visit's checklist")
+        self._action(file_menu, "Print the day's &packet…", self.due_view.print_day, "Ctrl+Shift+P",
+                     "Every requisition due on the day looked at, and each day 1's dosing form")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 

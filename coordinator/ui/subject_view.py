@@ -58,11 +58,13 @@ class SubjectView(QWidget):
         self.end_action = action("End &treatment…", lambda: self._open(action_dialogs.EndTreatmentDialog))
         self.dose_action = action("Change &dose level…", lambda: self._open(action_dialogs.DoseDialog))
         self.steroid_action = action("S&teroid…", lambda: self._open(action_dialogs.SteroidDialog))
+        self.requisition_action = action("Lab &requisition for this visit…", self._on_requisition_triggered, "Ctrl+Shift+R")
+        self.dosing_action = action("&Dosing form for this cycle…", self._on_dosing_triggered, "Ctrl+Shift+D")
         self.event_actions = [action(f"{event.label}…", lambda _=False, k=kind: self._open(action_dialogs.EventDialog, k))
                               for kind, event in self.service.protocol.events.items()]
         self.subject_actions = [self.edit_action, self.enroll_action, self.record_action, self.missed_action,
                                 self.unscheduled_action, self.screen_fail_action, self.end_action, self.dose_action,
-                                self.steroid_action, *self.event_actions]
+                                self.steroid_action, self.requisition_action, self.dosing_action, *self.event_actions]
 
     def add_actions_to(self, menu: QMenu) -> None:
         for action in self.subject_actions[:5]:
@@ -72,6 +74,8 @@ class SubjectView(QWidget):
             menu.addAction(action)
         events = menu.addMenu("E&vent")
         events.addActions(self.event_actions)
+        menu.addSeparator()
+        menu.addActions([self.requisition_action, self.dosing_action])
 
     def _build_ui(self) -> None:
         layout = QVBoxLayout(self)
@@ -83,7 +87,8 @@ class SubjectView(QWidget):
         buttons = [("Edit…", [self.edit_action]), ("Cycle 1 day 1…", [self.enroll_action]),
                    ("End treatment…", [self.end_action]),
                    ("Event ▾", [self.screen_fail_action, *self.event_actions]),
-                   ("Dose ▾", [self.dose_action, self.steroid_action])]
+                   ("Dose ▾", [self.dose_action, self.steroid_action]),
+                   ("Print ▾", [self.requisition_action, self.dosing_action])]
         for text, actions in buttons:
             button = QPushButton(text)
             if len(actions) == 1:
@@ -275,6 +280,32 @@ class SubjectView(QWidget):
         dialog = dialog_class(self.session, self.service.subject(self.subject_id), *args, parent=self)
         dialog.exec()
         return dialog
+
+    # -- forms -------------------------------------------------------------------------------------------------
+    def _on_requisition_triggered(self) -> None:
+        code = self.current_visit_code()
+        if not code:
+            return
+        self._preview("Lab requisition", lambda: self.service.requisition_pdf(self.subject_id, code, self.session.day),
+                      f"requisition {code}", f"requisition-{self.subject_id}-{code}.pdf")
+
+    def _on_dosing_triggered(self) -> None:
+        row = self.visits.currentIndex()
+        visit = self.visit_model.row(row).visit.visit if row.isValid() else None
+        timeline = self._last_timeline
+        cycle = visit.cycle if visit is not None and visit.kind == "cycle" else (
+            timeline.cycle_day[0] if timeline is not None and timeline.cycle_day else 1)
+        self._preview("Dosing form", lambda: self.service.dosing_pdf(self.subject_id, cycle),
+                      f"dosing form cycle {cycle}", f"dosing-{self.subject_id}-C{cycle}.pdf")
+
+    def _preview(self, title: str, make, what: str, file_name: str) -> None:
+        from coordinator.ui.form_preview import FormPreviewDialog  # pypdfium2 and Qt printing load when first used
+        try:
+            pdf = make()
+        except CoordinatorError as exc:
+            ask.error(self, f"This form cannot be made: {exc}")
+            return
+        FormPreviewDialog(self.session, title, pdf, what, self.subject_id, file_name, self).exec()
 
     def _on_edit_triggered(self) -> None:
         if self.subject_id:

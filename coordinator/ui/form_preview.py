@@ -1,0 +1,158 @@
+"""A form on screen before it goes to paper: its pages, then Print… or Save as PDF….
+
+The PDF comes from the core (reportlab); pypdfium2 draws its pages here for the preview and,
+where CUPS is missing (Windows), for printing through Qt. With CUPS the PDF itself is sent
+(``coordinator.forms.printer``), so barcodes print sharp. Each print or save is one audit row.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pypdfium2
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPainter, QPixmap
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import (
+    QDialog, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
+)
+
+from coordinator.errors import CoordinatorError
+from coordinator.forms import printer as cups
+from coordinator.ui import ask
+from coordinator.ui.session import Session
+
+PREVIEW_DPI = 96
+PRINT_DPI = 300
+
+
+def page_images(pdf: bytes, dpi: float) -> list[QImage]:
+    """Every page of ``pdf`` as an image at ``dpi``."""
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        images = []
+        for index in range(len(document)):
+            bitmap = document[index].render(scale=dpi / 72, rev_byteorder=True, prefer_bgrx=True)
+            image = QImage(bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride, QImage.Format.Format_RGBX8888)
+            images.append(image.copy())  # own the pixels: the bitmap's buffer goes with the document
+        return images
+    finally:
+        document.close()
+
+
+def choose_printer(parent: QWidget | None, printer: QPrinter) -> bool:
+    """The system's print dialog (replaceable in tests, like ``ask``)."""
+    return QPrintDialog(printer, parent).exec() == QDialog.DialogCode.Accepted
+
+
+def choose_file(parent: QWidget | None, suggested: str) -> str:
+    name, _ = QFileDialog.getSaveFileName(parent, "Save the form as PDF", suggested, "PDF files (*.pdf)")
+    return name
+
+
+class FormPreviewDialog(QDialog):
+    def __init__(self, session: Session, title: str, pdf: bytes, what: str, subject_id: str | None = None,
+                 file_name: str = "form.pdf", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.pdf = pdf
+        self.what = what  # for the audit trail: "requisition C1D8", "day packet 2025-03-10"...
+        self.subject_id = subject_id
+        self.file_name = file_name
+        self.setWindowTitle(title)  # the form's kind, never a subject's name or id
+        self._build_ui()
+        page_width = max((image.width() for image in self.pages), default=600) / self.devicePixelRatioF()
+        self.resize(int(page_width) + 60, 900)
+        self._connect_signals()
+
+    def _build_ui(self) -> None:
+        layout = QVBoxLayout(self)
+        self.pages = page_images(self.pdf, PREVIEW_DPI * self.devicePixelRatioF())
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        for image in self.pages:
+            pixmap = QPixmap.fromImage(image)
+            pixmap.setDevicePixelRatio(self.devicePixelRatioF())
+            label = QLabel()
+            label.setPixmap(pixmap)
+            label.setStyleSheet("background: white; border: 1px solid #999;")
+            column.addWidget(label, 0, Qt.AlignmentFlag.AlignHCenter)
+        scroll = QScrollArea()
+        scroll.setWidget(holder)
+        scroll.setWidgetResizable(True)
+        layout.addWidget(scroll, 1)
+        row = QHBoxLayout()
+        row.addWidget(QLabel(f"{len(self.pages)} page{'s' if len(self.pages) != 1 else ''}"), 1)
+        self.print_button = QPushButton("Print…")
+        self.print_button.setDefault(True)
+        self.save_button = QPushButton("Save as PDF…")
+        self.close_button = QPushButton("Close")
+        for button in (self.print_button, self.save_button, self.close_button):
+            row.addWidget(button)
+        layout.addLayout(row)
+
+    def _connect_signals(self) -> None:
+        self.print_button.clicked.connect(self.print_form)
+        self.save_button.clicked.connect(self.save_form)
+        self.close_button.clicked.connect(self.reject)
+
+    def print_form(self) -> bool:
+        qprinter = QPrinter(QPrinter.PrinterMode.HighResolution)
+        qprinter.setDocName(self.windowTitle())
+        if not choose_printer(self, qprinter):
+            return False
+        try:
+            if qprinter.outputFormat() == QPrinter.OutputFormat.PdfFormat and qprinter.outputFileName():
+                Path(qprinter.outputFileName()).write_bytes(self.pdf)  # "print to file": the PDF itself
+                where = f"file {Path(qprinter.outputFileName()).name}"
+            elif cups.available() and qprinter.printerName():
+                cups.send(self.pdf, qprinter.printerName(), qprinter.copyCount(), self.windowTitle())
+                where = f"printer {qprinter.printerName()}"
+            else:
+                self._paint(qprinter)
+                where = f"printer {qprinter.printerName() or 'default'}"
+        except (CoordinatorError, OSError) as exc:
+            ask.error(self, f"Not printed: {exc}")
+            return False
+        self._record(f"{self.what} printed on {where}")
+        return True
+
+    def _paint(self, qprinter: QPrinter) -> None:
+        """Without CUPS: each page drawn at the printer's resolution, fitted to its page."""
+        painter = QPainter()
+        if not painter.begin(qprinter):
+            raise CoordinatorError("The printer could not be started.")
+        try:
+            for n, image in enumerate(page_images(self.pdf, PRINT_DPI)):
+                if n:
+                    qprinter.newPage()
+                target = painter.viewport()
+                size = image.size().scaled(target.size(), Qt.AspectRatioMode.KeepAspectRatio)
+                painter.setViewport(target.x(), target.y(), size.width(), size.height())
+                painter.setWindow(image.rect())
+                painter.drawImage(0, 0, image)
+                painter.setViewport(target)
+        finally:
+            painter.end()
+
+    def save_form(self) -> bool:
+        name = choose_file(self, self.file_name)
+        if not name:
+            return False
+        path = Path(name)
+        tmp = path.with_name(path.name + ".part")
+        try:
+            tmp.write_bytes(self.pdf)
+            tmp.replace(path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            ask.error(self, f"Cannot write {path}: {exc.strerror or exc}. Nothing was saved.")
+            return False
+        self._record(f"{self.what} saved as {path.name}")
+        return True
+
+    def _record(self, what: str) -> None:
+        try:
+            self.session.service.record_print(what, self.subject_id)
+        except CoordinatorError as exc:
+            ask.error(self, f"The form went out, but the audit trail could not record it: {exc}")

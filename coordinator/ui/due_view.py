@@ -8,7 +8,7 @@ that a newer one overtook is dropped.
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from coordinator.dates import display
 from coordinator.ui import ask, settings
@@ -72,6 +72,8 @@ class DueView(QWidget):
         self.filter.textChanged.connect(self.proxy.setFilterFixedString)
         self.horizon.valueChanged.connect(self._on_horizon_value_changed)
         self.table.activated.connect(self._on_table_activated)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_table_context_menu_requested)
         self.print_day_button.clicked.connect(self.print_day)
         self.session.changed.connect(lambda _change: self.refresh())
         self.session.day_changed.connect(lambda _day: self.refresh())
@@ -112,6 +114,23 @@ class DueView(QWidget):
     def _on_horizon_value_changed(self, value: int) -> None:
         settings.UPCOMING_DAYS.set(value)
         self.refresh()
+
+    def row_menu(self, row) -> QMenu:
+        """What a right-click on a row offers: open it, its requisition, its cycle's dosing form."""
+        from coordinator.ui import form_preview
+        menu = QMenu(self)
+        menu.addAction("Open", lambda: self.open_visit.emit(row.subject, row.visit))
+        menu.addAction("Lab requisition…", lambda: form_preview.requisition(self, self.session, row.subject, row.visit))
+        ref = self.session.service.protocol.parse_visit(row.visit)
+        if ref is not None and ref.kind == "cycle" and ref.day == 1:
+            menu.addAction(f"Dosing form, cycle {ref.cycle}…",
+                           lambda: form_preview.dosing(self, self.session, row.subject, ref.cycle))
+        return menu
+
+    def _on_table_context_menu_requested(self, pos) -> None:
+        index = self.table.indexAt(pos)
+        if index.isValid():
+            self.row_menu(self.proxy.row(index)).exec(self.table.viewport().mapToGlobal(pos))
 
     def _on_table_activated(self, index: QModelIndex) -> None:
         row = self.proxy.row(index)

@@ -156,3 +156,24 @@ class FormPreviewDialog(QDialog):
             self.session.service.record_print(what, self.subject_id)
         except CoordinatorError as exc:
             ask.error(self, f"The form went out, but the audit trail could not record it: {exc}")
+
+
+def preview(parent: QWidget, session: Session, title: str, make, what: str, subject_id: str | None,
+            file_name: str) -> None:
+    """Make a form (``make()`` returns its PDF) and show it; a form that cannot be made says why."""
+    try:
+        pdf = make()
+    except CoordinatorError as exc:
+        ask.error(parent, f"This form cannot be made: {exc}")
+        return
+    FormPreviewDialog(session, title, pdf, what, subject_id, file_name, parent).exec()
+
+
+def requisition(parent: QWidget, session: Session, subject_id: str, visit: str) -> None:
+    preview(parent, session, "Lab requisition", lambda: session.service.requisition_pdf(subject_id, visit, session.day),
+            f"requisition {visit}", subject_id, f"requisition-{subject_id}-{visit}.pdf")
+
+
+def dosing(parent: QWidget, session: Session, subject_id: str, cycle: int) -> None:
+    preview(parent, session, "Dosing form", lambda: session.service.dosing_pdf(subject_id, cycle),
+            f"dosing form cycle {cycle}", subject_id, f"dosing-{subject_id}-C{cycle}.pdf")

@@ -283,29 +283,19 @@ class SubjectView(QWidget):
 
     # -- forms -------------------------------------------------------------------------------------------------
     def _on_requisition_triggered(self) -> None:
+        from coordinator.ui import form_preview  # pypdfium2 and Qt printing load when first used
         code = self.current_visit_code()
-        if not code:
-            return
-        self._preview("Lab requisition", lambda: self.service.requisition_pdf(self.subject_id, code, self.session.day),
-                      f"requisition {code}", f"requisition-{self.subject_id}-{code}.pdf")
+        if code:
+            form_preview.requisition(self, self.session, self.subject_id, code)
 
     def _on_dosing_triggered(self) -> None:
+        from coordinator.ui import form_preview
         row = self.visits.currentIndex()
         visit = self.visit_model.row(row).visit.visit if row.isValid() else None
         timeline = self._last_timeline
         cycle = visit.cycle if visit is not None and visit.kind == "cycle" else (
             timeline.cycle_day[0] if timeline is not None and timeline.cycle_day else 1)
-        self._preview("Dosing form", lambda: self.service.dosing_pdf(self.subject_id, cycle),
-                      f"dosing form cycle {cycle}", f"dosing-{self.subject_id}-C{cycle}.pdf")
-
-    def _preview(self, title: str, make, what: str, file_name: str) -> None:
-        from coordinator.ui.form_preview import FormPreviewDialog  # pypdfium2 and Qt printing load when first used
-        try:
-            pdf = make()
-        except CoordinatorError as exc:
-            ask.error(self, f"This form cannot be made: {exc}")
-            return
-        FormPreviewDialog(self.session, title, pdf, what, self.subject_id, file_name, self).exec()
+        form_preview.dosing(self, self.session, self.subject_id, cycle)
 
     def _on_edit_triggered(self) -> None:
         if self.subject_id:

@@ -68,3 +68,18 @@ def test_the_days_packet_with_progress(window, session, shown, qtbot):
 def test_page_images_render_every_page(session):
     pdf = session.service.day_packet_pdf(TODAY)
     assert len(page_images(pdf, 50)) == 1
+
+
+def test_dashboard_rows_offer_their_forms(window, session, shown, qtbot):
+    service = session.service
+    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=28)))
+    service.record_visit("101-050", "SCR", TODAY - dt.timedelta(days=30))
+    window.due_view.refresh()
+    qtbot.waitUntil(lambda: not window.due_view.loading)
+    row = next(r for r in window.due_view.rows() if r.visit == "C2D1")
+    menu = window.due_view.row_menu(row)
+    actions = {a.text(): a for a in menu.actions()}
+    assert set(actions) == {"Open", "Lab requisition…", "Dosing form, cycle 2…"}
+    actions["Lab requisition…"].trigger()
+    actions["Dosing form, cycle 2…"].trigger()
+    assert [d.what for d in shown] == ["requisition C2D1", "dosing form cycle 2"]

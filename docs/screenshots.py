@@ -1,7 +1,8 @@
 """Take the README's screenshots of the app on a fresh demo database.
 
 Run under a virtual display:  xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py
-Writes docs/screenshots/{dashboard,subject,checklist,registry}.png.
+Writes docs/screenshots/{dashboard,subject,checklist,registry}.png and two printed forms,
+{requisition,dosing}.png (the PDF pages as the preview draws them).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def main() -> int:
     path = folder / "demo.db"
     service = Service.create(path)
     service.import_subjects(demo.demo_subjects(service.protocol, service.today), source="demo")
+    service.set_site("Synthetic General Hospital")
+    from coordinator.ui.form_preview import page_images
+    OUT.mkdir(exist_ok=True)
+    page_images(service.requisition_pdf("101-003", "C1D8"), 80)[0].save(str(OUT / "requisition.png"))
+    page_images(service.dosing_pdf("101-006", 5), 80)[0].save(str(OUT / "dosing.png"))
     service.close()
     window = open_window(path)
     window.resize(1500, 900)

@@ -28,20 +28,24 @@ CONF = Path("/etc/cups/cups-pdf.conf")
 WAIT_S = 30
 
 
+def lpstat(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["lpstat", *args], capture_output=True, text=True, timeout=10, env={**os.environ, "LC_ALL": "C"})
+
+
 def cups_pdf_queue() -> str | None:
     """Why the cups-pdf test cannot run here, or None when it can."""
     if shutil.which("lpstat") is None or not printer.available():
         return "CUPS's client (lp, lpstat) is not installed"
-    scheduler = subprocess.run(["lpstat", "-r"], capture_output=True, text=True, timeout=10, env={**os.environ, "LC_ALL": "C"})
+    scheduler = lpstat("-r")
     if scheduler.stdout.strip() != "scheduler is running":
         return f"the CUPS scheduler is not running (lpstat -r: {scheduler.stdout.strip() or scheduler.stderr.strip()})"
-    state = subprocess.run(["lpstat", "-p", QUEUE], capture_output=True, text=True, timeout=10)
+    state = lpstat("-p", QUEUE)
     if state.returncode != 0:
         why = " ".join((state.stderr or state.stdout).split())
         return f"no CUPS queue named {QUEUE} (lpstat -p {QUEUE}: {why or 'failed'}); .ci/run sets one up"
     if "disabled" in state.stdout:
         return f"the CUPS queue {QUEUE} is disabled (cupsenable {QUEUE})"
-    device = subprocess.run(["lpstat", "-v", QUEUE], capture_output=True, text=True, timeout=10).stdout
+    device = lpstat("-v", QUEUE).stdout
     if "cups-pdf:" not in device:
         return f"the CUPS queue {QUEUE} is not a cups-pdf printer ({device.strip()})"
     return None
@@ -62,7 +66,7 @@ def output_folders() -> list[Path]:
 
 
 def job_pending(job: str) -> bool:
-    listed = subprocess.run(["lpstat", "-W", "not-completed", "-o", QUEUE], capture_output=True, text=True, timeout=10)
+    listed = lpstat("-W", "not-completed", "-o", QUEUE)
     return any(line.split()[:1] == [job] for line in listed.stdout.splitlines())
 
 
@@ -98,7 +102,7 @@ def test_a_requisition_printed_on_cups_pdf_reads_back(protocol, tmp_path):
             break
         time.sleep(0.3)
     else:
-        state = subprocess.run(["lpstat", "-l", "-p", QUEUE, "-o", QUEUE], capture_output=True, text=True).stdout
+        state = lpstat("-l", "-p", QUEUE, "-o", QUEUE).stdout
         subprocess.run(["cancel", job[0]], capture_output=True)
         pytest.fail(f"no {token}*.pdf in {', '.join(map(str, folders))} within {WAIT_S} s of {answer!r}; CUPS says:\n{state}")
     try:

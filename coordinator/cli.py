@@ -584,6 +584,15 @@ def cmd_change_dose(args) -> int:
     return 0
 
 
+def _check_output(path: Path, args) -> None:
+    """Never write a form over the study's database (or its journal files), or into a folder."""
+    if not path.name or path.is_dir():
+        raise InputError(None, "output", f"{str(path) or repr('')} is a folder, not a file name: give a name such as form.pdf")
+    db = _db_path(args).resolve()
+    if path.resolve() in {db, *(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal"))}:
+        raise InputError(None, "output", f"{path} is the study's database: choose another file name")
+
+
 def _write_pdf(path: Path, data: bytes) -> None:
     """Whole or not at all: a half-written form is worse than none."""
     tmp = path.with_name(path.name + ".part")
@@ -596,6 +605,7 @@ def _write_pdf(path: Path, data: bytes) -> None:
 
 
 def cmd_print_requisition(args) -> int:
+    _check_output(args.output, args)
     service = _open(args)
     _write_pdf(args.output, service.requisition_pdf(args.subject, args.visit, args.on))
     service.record_print(f"requisition {args.visit} -> {args.output.name}", args.subject)
@@ -604,6 +614,7 @@ def cmd_print_requisition(args) -> int:
 
 
 def cmd_print_dosing(args) -> int:
+    _check_output(args.output, args)
     service = _open(args)
     _write_pdf(args.output, service.dosing_pdf(args.subject, args.cycle))
     service.record_print(f"dosing form cycle {args.cycle} -> {args.output.name}", args.subject)
@@ -612,6 +623,7 @@ def cmd_print_dosing(args) -> int:
 
 
 def cmd_print_day(args) -> int:
+    _check_output(args.output, args)
     service = _open(args)
     on = args.on or service.today
     visits = service.day_packet(on)

@@ -100,6 +100,7 @@ class Specimen:
     label: str
     container: str = ""
     handling: str = ""
+    timed: bool = False  # a timed collection (24-hour urine): the requisition asks for start, end and volume
 
 
 @dataclass(frozen=True)
@@ -482,8 +483,10 @@ class _Builder:
             where = f"specimens.{key}"
             if not isinstance(spec, dict):
                 raise self.fail(where, "must be a table")
-            self.only(spec, where, {"label", "container", "handling"})
-            specimens[key] = Specimen(key, self.string(spec, "label", where), spec.get("container", ""), spec.get("handling", ""))
+            self.only(spec, where, {"label", "container", "handling", "timed"})
+            timed = self.boolean(spec, "timed", where, False)
+            specimens[key] = Specimen(key, self.string(spec, "label", where), spec.get("container", ""), spec.get("handling", ""),
+                                      timed)
         specimens.setdefault("none", Specimen("none", "No specimen"))
         return specimens
 

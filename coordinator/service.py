@@ -29,6 +29,9 @@ from coordinator.protocol import Protocol, VisitRef
 from coordinator.schedule import PlannedVisit, build_plan, current_cycle_day, latest_number, study_end, subject_status
 from coordinator.validation import awaiting_first_dose, check_subject, not_scheduled
 
+# The day's packet reprints an overdue visit's forms for this many days after its window closed.
+PACKET_OVERDUE_DAYS = 7
+
 # Bump when the schedule rules change: every cached plan is then rebuilt on open.
 ENGINE_VERSION = "1"
 
@@ -243,27 +246,52 @@ class Service:
             tx.set_meta("site_name", name)
         return Change("set_site")
 
+    def collection_day(self, planned: PlannedVisit, on: dt.date | None = None) -> dt.date:
+        """The day a visit's samples are taken, for its accession id: its recorded date; else
+        ``on`` when given (printing ahead for a day); else today inside the window, or the
+        target when the visit is not due today."""
+        if planned.date is not None:
+            return planned.date
+        if on is not None:
+            return on
+        return self.today if planned.window_start <= self.today <= planned.window_end else planned.target
+
+    def _printable(self, subject_id: str, visit: str, on: dt.date | None) -> PlannedVisit:
+        planned = self.planned_visit(subject_id, visit, on)
+        if planned.date is None and planned.cancelled_from is not None:
+            raise InputError(subject_id, "visit", f"{visit} was cancelled from {planned.cancelled_from.isoformat()}: "
+                             "it has no requisition")
+        return planned
+
     def requisition_pdf(self, subject_id: str, visit: str, on: dt.date | None = None) -> bytes:
-        """The visit's lab requisition (one page per destination); ``on`` is the collection day
-        when the visit has no recorded date (default today)."""
+        """The visit's lab requisition (one page per destination); ``on``: the collection day
+        when the visit has no recorded date (see ``collection_day``)."""
         from coordinator.forms.requisition import requisition_pdf
-        on = on or self.today
-        return requisition_pdf(self.protocol, self.subject(subject_id), self.planned_visit(subject_id, visit, on), on,
-                               self.site())
+        planned = self._printable(subject_id, visit, on)
+        return requisition_pdf(self.protocol, self.subject(subject_id), planned, self.collection_day(planned, on),
+                               self.site(), printed=self.today)
 
     def dosing_pdf(self, subject_id: str, cycle: int) -> bytes:
         from coordinator.forms.dosing import dosing_pdf
         return dosing_pdf(self.protocol, self.subject(subject_id), cycle, self.today)
 
     def day_packet(self, on: dt.date | None = None) -> list[tuple[str, str]]:
-        """What the day's packet holds, in dashboard order: every visit overdue or due on ``on``
-        whose target is that day or before (not those whose window merely opened early)."""
+        """The visits of the day's packet, in dashboard order: those whose target is the day,
+        whose window closes that day, or overdue by at most ``PACKET_OVERDUE_DAYS`` (older ones
+        stay on the dashboard, printed one by one); then first doses planned for the day."""
         on = on or self.today
-        return [(i.subject, i.visit) for i in self.due(on, 0) if i.status in ("overdue", "due") and i.target <= on]
+        visits = [(i.subject, i.visit) for i in self.due(on, 0)
+                  if (i.status == "due" and (i.target == on or i.window_end == on))
+                  or (i.status == "overdue" and i.days <= PACKET_OVERDUE_DAYS)]
+        first_doses = sorted(s.id for s in self.store.load_awaiting_planned()
+                             if s.planned_c1d1 == on and subject_status(
+                                 self.protocol, s, on, self.store.plan(s.id)) == "screening")
+        return visits + [(subject_id, "C1D1") for subject_id in first_doses]
 
     def day_packet_pdf(self, on: dt.date | None = None, progress=None) -> bytes:
-        """One PDF: each packet visit's requisition, and the dosing form of each cycle's day 1.
-        ``progress(done, total)`` is called as each visit is laid out (the GUI shows it)."""
+        """One PDF: each packet visit's requisition, and the dosing form of each cycle's day 1
+        (counted from the day itself when day 1 is not recorded yet: it happens that day).
+        ``progress(done, total)`` is called as the work goes (the GUI shows it)."""
         from reportlab.platypus import PageBreak
 
         from coordinator.forms.common import build, para
@@ -271,24 +299,28 @@ class Service:
         from coordinator.forms.requisition import requisition_story
         on = on or self.today
         visits = self.day_packet(on)
+        total = len(visits) + 1  # the last step lays the pages out
         story: list = []
         site = self.site()
         for n, (subject_id, code) in enumerate(visits, 1):
             subject = self.subject(subject_id)
             planned = self.planned_visit(subject_id, code, on)
-            parts = [requisition_story(self.protocol, subject, planned, on, site)]
+            parts = [requisition_story(self.protocol, subject, planned, self.collection_day(planned, on), site)]
             if planned.kind == "cycle" and planned.day == 1:
-                parts.append(dosing_story(self.protocol, subject, planned.cycle))
+                parts.append(dosing_story(self.protocol, subject, planned.cycle, day1=planned.date or on))
             for part in parts:
                 if part:
                     if story:
                         story.append(PageBreak())
                     story += part
             if progress is not None:
-                progress(n, len(visits))
+                progress(n, total)
         if not story:
             story = [para(f"Nothing is due on {on.isoformat()}: no forms to print.")]
-        return build(story, f"Day packet {on.isoformat()}", self.protocol.code, on)
+        pdf = build(story, f"Day packet {on.isoformat()}", self.protocol.code, self.today)
+        if progress is not None:
+            progress(total, total)
+        return pdf
 
     def record_print(self, what: str, subject_id: str | None = None) -> Change:
         """Who printed (or saved) which form, when: one audit row."""

@@ -225,8 +225,9 @@ def test_print_commands_write_pdfs_and_leave_an_audit_row(enrolled, tmp_path):
     ok(run("print", "dosing", "101-001", "2", "-o", str(out)))
     assert out.read_bytes().startswith(b"%PDF")
     out = tmp_path / "day.pdf"
-    # C2D1 is due that day; C1D8, C1D15 and C1D22 were never recorded and are overdue
-    assert "(4 visits)" in ok(run("print", "day", "--on", "2025-03-31", "-o", str(out)))
+    # C2D1's target is that day; of the visits never recorded, C1D22 is overdue by 6 days (in the
+    # packet), C1D8 and C1D15 by more than a week (left to the dashboard)
+    assert "(2 visits)" in ok(run("print", "day", "--on", "2025-03-31", "-o", str(out)))
     audit = ok(run("audit"))
     assert "requisition C1D8" in audit and "dosing form cycle 2" in audit and "day packet 2025-03-31" in audit
     fails(run("print", "requisition", "101-001", "C1D8", "-o", str(tmp_path / "no-such-folder" / "x.pdf")), "Cannot write")
@@ -236,3 +237,13 @@ def test_print_commands_write_pdfs_and_leave_an_audit_row(enrolled, tmp_path):
 def test_site_name(run):
     assert "no site name" in ok(run("site"))
     assert ok(run("site", "Synthetic  General Hospital")).strip() == "Synthetic General Hospital"
+
+
+def test_a_form_never_overwrites_the_database_or_a_folder(enrolled, tmp_path):
+    run = enrolled
+    db = tmp_path / "cli.db"
+    before = db.read_bytes()
+    fails(run("print", "requisition", "101-001", "C1D8", "-o", str(db)), "is the study's database")
+    fails(run("print", "dosing", "101-001", "1", "-o", str(tmp_path)), "is a folder")
+    fails(run("print", "day", "-o", ""), "is a folder")
+    assert db.read_bytes() == before

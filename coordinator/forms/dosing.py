@@ -101,6 +101,11 @@ def cycle_day1(protocol: Protocol, subject: Subject, cycle: int) -> dt.date:
 def _day1_visit(protocol: Protocol, subject: Subject, cycle: int) -> PlannedVisit:
     plan = build_plan(protocol, subject)
     visit = next((v for v in plan if v.kind == "cycle" and v.cycle == cycle and v.day == 1), None)
+    if visit is None and cycle == 1 and subject.c1d1 is None and subject.planned_c1d1 is not None \
+            and subject.screen_failure_date is None:
+        # the first dose is not a fact until it is given, but its calendar goes home with it
+        day = subject.planned_c1d1
+        return PlannedVisit("C1D1", "Cycle 1 Day 1", "cycle", day, day, day, cycle=1, day=1)
     if visit is None:
         cycles = [v.cycle for v in plan if v.kind == "cycle" and v.day == 1]
         why = f"its plan has cycles 1 to {max(cycles)}" if cycles else "no cycle 1 day 1 is recorded (not enrolled)"
@@ -110,12 +115,15 @@ def _day1_visit(protocol: Protocol, subject: Subject, cycle: int) -> PlannedVisi
     return visit
 
 
-def dosing_story(protocol: Protocol, subject: Subject, cycle: int) -> list[Flowable]:
-    """The page's flowables, without a trailing PageBreak (a packet concatenates forms)."""
+def dosing_story(protocol: Protocol, subject: Subject, cycle: int, day1: dt.date | None = None) -> list[Flowable]:
+    """The page's flowables, without a trailing PageBreak (a packet concatenates forms).
+    ``day1``: the day the cycle starts when its day 1 is not recorded yet but happens then (the
+    day's packet: the visit is that day), instead of the planned target."""
     visit = _day1_visit(protocol, subject, cycle)
-    day1, length = visit.date or visit.target, protocol.cycle_length_days
+    day1, length = visit.date or day1 or visit.target, protocol.cycle_length_days
     columns = _columns(protocol, subject, cycle)
-    top: list[Flowable] = [_header(protocol, subject, cycle, day1, planned=visit.date is None), Spacer(1, 2 * mm)]
+    top: list[Flowable] = [_header(protocol, subject, cycle, day1, planned=visit.date is None and day1 == visit.target),
+                           Spacer(1, 2 * mm)]
     top += [_notice(f"{column.name}: {column.change}") for column in columns if column.change]
     top += [_notice(f"{column.name} {mg(column.dose_mg)} mg cannot be made exactly from the {column.form} strengths in the "
                     f"protocol: ask the pharmacy") for column in columns if column.combination is None]
@@ -131,9 +139,8 @@ def dosing_story(protocol: Protocol, subject: Subject, cycle: int) -> list[Flowa
     return top + [calendar] + bottom
 
 
-def dosing_pdf(protocol: Protocol, subject: Subject, cycle: int, printed: dt.date) -> bytes:
-    return build(dosing_story(protocol, subject, cycle), f"Dosing calendar {subject.id} cycle {cycle}",
-                 protocol.code, printed)
+def dosing_pdf(protocol: Protocol, subject: Subject, cycle: int, printed: dt.date, day1: dt.date | None = None) -> bytes:
+    return build(dosing_story(protocol, subject, cycle, day1), f"Dosing calendar cycle {cycle}", protocol.code, printed)
 
 
 def _height(flowable: Flowable) -> float:

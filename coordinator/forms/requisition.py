@@ -60,11 +60,12 @@ def requisition_story(protocol: Protocol, subject: Subject, visit: PlannedVisit,
     return pages
 
 
-def requisition_pdf(protocol: Protocol, subject: Subject, visit: PlannedVisit, on: dt.date, site: str = "") -> bytes:
+def requisition_pdf(protocol: Protocol, subject: Subject, visit: PlannedVisit, on: dt.date, site: str = "",
+                    printed: dt.date | None = None) -> bytes:
     story = requisition_story(protocol, subject, visit, on, site)
     if not story:
         story = [para(f"Visit {esc(visit.code)} of subject {esc(subject.id)} orders no laboratory specimen.", BODY)]
-    return build(story, f"Lab requisition {visit.code}", protocol.code, on)
+    return build(story, f"Lab requisition {visit.code}", protocol.code, printed or on)
 
 
 # -- one page ----------------------------------------------------------------------------------------
@@ -80,8 +81,16 @@ def _page(protocol, subject, visit, day, accession, destination, tests, site) ->
     header = Table([[left, barcode]], colWidths=[WIDTH - code_width, code_width])
     header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, 0), "RIGHT"),
                                 ("LINEBELOW", (0, 0), (-1, 0), 1, GRID), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
-    return [header, Spacer(1, 3 * mm), _subject_block(subject, visit, day), Spacer(1, 3 * mm),
+    timing = []
+    if _dosing_day(protocol, visit):
+        timing = [para("<b>Collect every sample before the day's dose of study drug.</b>", BODY), Spacer(1, 2 * mm)]
+    return [header, Spacer(1, 3 * mm), _subject_block(subject, visit, day), Spacer(1, 3 * mm), *timing,
             *_specimens(protocol, tests), Spacer(1, 4 * mm), _collection_block(protocol, tests)]
+
+
+def _dosing_day(protocol: Protocol, visit: PlannedVisit) -> bool:
+    """A treatment visit on a day a study drug is taken: its samples come before the dose."""
+    return visit.kind == "cycle" and any(visit.day in drug.days for drug in protocol.drugs)
 
 
 def _blank(value) -> str:
@@ -124,10 +133,13 @@ def _specimens(protocol: Protocol, tests) -> list[Flowable]:
             text = f"<b>{esc(procedure.label)}</b>"
             if procedure.tests:
                 text += f"<br/>{esc(', '.join(procedure.tests))}"
-            notes = [n for n in (item.condition and f"({item.condition})", procedure.note) if n]
+            notes = [n for n in (item.condition and f"({item.condition})", item.note) if n]
             if notes:
                 text += f"<br/><font size=7>{esc('; '.join(notes))}</font>"
             rows.append([TickBox(), para(text, BODY)])
+        if specimen.timed:
+            rows.append(["", para("Started: date __________ time ______ &nbsp;&nbsp; Ended: date __________ "
+                                  "time ______ &nbsp;&nbsp; Total volume ________ mL", BODY)])
         table = Table(rows, colWidths=[8 * mm, WIDTH - 8 * mm])
         style = [("BOX", (0, 0), (-1, -1), 0.8, GRID), ("SPAN", (0, 0), (1, 0)), ("BACKGROUND", (0, 0), (-1, 0), SHADE),
                  ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LINEBELOW", (0, 1), (-1, -1), 0.25, GRID)]

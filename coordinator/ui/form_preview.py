@@ -26,18 +26,32 @@ PREVIEW_DPI = 96
 PRINT_DPI = 300
 
 
-def page_images(pdf: bytes, dpi: float) -> list[QImage]:
-    """Every page of ``pdf`` as an image at ``dpi``."""
+PREVIEW_PAGES = 30  # a 100-page packet previews its first pages; Print and Save take them all
+
+
+def page_count(pdf: bytes) -> int:
     document = pypdfium2.PdfDocument(pdf)
     try:
-        images = []
-        for index in range(len(document)):
-            bitmap = document[index].render(scale=dpi / 72, rev_byteorder=True, prefer_bgrx=True)
-            image = QImage(bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride, QImage.Format.Format_RGBX8888)
-            images.append(image.copy())  # own the pixels: the bitmap's buffer goes with the document
-        return images
+        return len(document)
     finally:
         document.close()
+
+
+def iter_pages(pdf: bytes, dpi: float, limit: int | None = None):
+    """The pages of ``pdf`` as images at ``dpi``, one at a time (a packet at print resolution
+    would not fit in memory at once)."""
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        for index in range(min(len(document), limit or len(document))):
+            bitmap = document[index].render(scale=dpi / 72, rev_byteorder=True, prefer_bgrx=True)
+            image = QImage(bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride, QImage.Format.Format_RGBX8888)
+            yield image.copy()  # own the pixels: the bitmap's buffer goes with the document
+    finally:
+        document.close()
+
+
+def page_images(pdf: bytes, dpi: float, limit: int | None = None) -> list[QImage]:
+    return list(iter_pages(pdf, dpi, limit))
 
 
 def choose_printer(parent: QWidget | None, printer: QPrinter) -> bool:
@@ -67,7 +81,8 @@ class FormPreviewDialog(QDialog):
 
     def _build_ui(self) -> None:
         layout = QVBoxLayout(self)
-        self.pages = page_images(self.pdf, PREVIEW_DPI * self.devicePixelRatioF())
+        self.page_count = page_count(self.pdf)
+        self.pages = page_images(self.pdf, PREVIEW_DPI * self.devicePixelRatioF(), PREVIEW_PAGES)
         holder = QWidget()
         column = QVBoxLayout(holder)
         for image in self.pages:
@@ -82,7 +97,8 @@ class FormPreviewDialog(QDialog):
         scroll.setWidgetResizable(True)
         layout.addWidget(scroll, 1)
         row = QHBoxLayout()
-        row.addWidget(QLabel(f"{len(self.pages)} page{'s' if len(self.pages) != 1 else ''}"), 1)
+        shown = f" (the first {len(self.pages)} shown; all are printed)" if len(self.pages) < self.page_count else ""
+        row.addWidget(QLabel(f"{self.page_count} page{'s' if self.page_count != 1 else ''}{shown}"), 1)
         self.print_button = QPushButton("Print…")
         self.print_button.setDefault(True)
         self.save_button = QPushButton("Save as PDF…")
@@ -123,7 +139,7 @@ class FormPreviewDialog(QDialog):
         if not painter.begin(qprinter):
             raise CoordinatorError("The printer could not be started.")
         try:
-            for n, image in enumerate(page_images(self.pdf, PRINT_DPI)):
+            for n, image in enumerate(iter_pages(self.pdf, PRINT_DPI)):
                 if n:
                     qprinter.newPage()
                 target = painter.viewport()
@@ -170,7 +186,9 @@ def preview(parent: QWidget, session: Session, title: str, make, what: str, subj
 
 
 def requisition(parent: QWidget, session: Session, subject_id: str, visit: str) -> None:
-    preview(parent, session, "Lab requisition", lambda: session.service.requisition_pdf(subject_id, visit, session.day),
+    # looking at another day is printing ahead for it; on today, the service picks the collection day
+    ahead = session.day if session.day != session.service.today else None
+    preview(parent, session, "Lab requisition", lambda: session.service.requisition_pdf(subject_id, visit, ahead),
             f"requisition {visit}", subject_id, f"requisition-{subject_id}-{visit}.pdf")
 
 

@@ -29,7 +29,7 @@ def test_packet_pages_in_dashboard_order(service, tmp_path):
     assert service.day_packet(on) == [("101-002", "C1D8"), ("101-001", "C2D1")]
     seen = []
     packet = pages(service.day_packet_pdf(on, progress=lambda done, total: seen.append((done, total))), tmp_path)
-    assert seen == [(1, 2), (2, 2)]
+    assert seen == [(1, 3), (2, 3), (3, 3)]  # a step per visit, and the last for laying the pages out
     kinds = [("DOSING CALENDAR" if "DOSING CALENDAR" in p else "REQUISITION", next(s for s in ("101-001", "101-002") if s in p))
              for p in packet]
     # 101-002 C1D8: its requisition only (not a day 1); then 101-001 C2D1: its requisition
@@ -41,3 +41,32 @@ def test_packet_pages_in_dashboard_order(service, tmp_path):
 def test_an_empty_day_says_so(service, tmp_path):
     assert service.day_packet(d("2025-03-31")) == []
     assert "Nothing is due" in pages(service.day_packet_pdf(d("2025-03-31")), tmp_path)[0]
+
+
+def test_which_visits_the_packet_holds(service):
+    service.add_subject(make_subject("101-001", c1d1=d("2025-03-03")))
+    service.record_visit("101-001", "SCR", d("2025-02-20"))
+    service.add_subject(make_subject("101-002", consent="2025-03-20", planned_c1d1=d("2025-04-02")))
+    service.record_visit("101-002", "SCR", d("2025-03-21"))
+    # 02-Apr: C2D1 (target 31-Mar, window to 03-Apr) is due but not targeted that day: left out;
+    # C1D22 (window closed 25-Mar) is overdue by 8 days: left out; 101-002's first dose is planned that day
+    assert service.day_packet(d("2025-04-02")) == [("101-002", "C1D1")]
+    # 03-Apr: C2D1's window closes that day: in
+    assert ("101-001", "C2D1") in service.day_packet(d("2025-04-03"))
+    # 26-Mar: C1D22 overdue by one day, in
+    assert ("101-001", "C1D22") in service.day_packet(d("2025-03-26"))
+
+
+def test_the_first_doses_calendar_counts_from_the_packets_day(service, tmp_path):
+    service.add_subject(make_subject("101-002", consent="2025-03-20", planned_c1d1=d("2025-04-02")))
+    text = "\f".join(pages(service.day_packet_pdf(d("2025-04-02")), tmp_path))
+    assert "Day 1 = Wed 02-Apr-2025" in text and "Cycle 1" in text
+    assert "Collect every sample before the day's dose" in text
+
+
+def test_an_unrecorded_day_1_counts_from_the_day_it_happens(service, tmp_path):
+    service.add_subject(make_subject("101-001", c1d1=d("2025-03-03")))
+    service.record_visit("101-001", "SCR", d("2025-02-20"))
+    # C2D1's target is 31-Mar; it happens (and is printed) on 03-Apr, the last day of its window
+    text = "\f".join(pages(service.day_packet_pdf(d("2025-04-03")), tmp_path))
+    assert "Day 1 = Thu 03-Apr-2025" in text and "(planned)" not in text

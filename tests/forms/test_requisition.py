@@ -83,3 +83,43 @@ def test_a_recorded_visit_date_names_the_accession(protocol):
     subject = make_subject("101-001", c1d1=d("2025-03-03"))
     v = visit(protocol, subject, "C1D8")
     assert accession_id(subject.id, v.code, v.date or dt.date(2025, 3, 11)) == "101-001-C1D8-20250311"
+
+
+# The Schedule of Assessments' specimen tests, written out by hand from the protocol file (not
+# from the code under test): what each visit's requisition must carry.
+BLOOD_EVERY_VISIT = ["hematology", "chemistry", "electrolytes", "glucose", "total_protein", "amylase", "albumin"]
+MYELOMA = ["sflc", "spep", "quant_ig", "serum_ife", "upep", "urine_ife", "urine_protein_24h"]
+EXPECTED = {
+    "SCR": ["bone_marrow", *BLOOD_EVERY_VISIT, "b2m", *MYELOMA, "biomarker_serum", "urinalysis", "pregnancy_test_screening"],
+    "C2D1": [*BLOOD_EVERY_VISIT, "pregnancy_test"],
+    "C2D22": [*BLOOD_EVERY_VISIT, *MYELOMA],
+    "EOT": [*BLOOD_EVERY_VISIT, "b2m", *MYELOMA],
+}
+
+
+@needs_poppler
+@pytest.mark.parametrize("code", sorted(EXPECTED))
+@pytest.mark.parametrize("sex", ["F", "M"])
+def test_each_visit_carries_exactly_its_tests(protocol, tmp_path, code, sex):
+    subject = make_subject("101-001", sex=sex, c1d1=d("2025-03-03"), last_dose=d("2025-06-20"),
+                           end_of_treatment_reason="toxicity")
+    v = visit(protocol, subject, code)
+    text = " ".join(text_of(requisition_pdf(protocol, subject, v, v.target), tmp_path).split())
+    wanted = [p for p in EXPECTED[code] if sex == "F" or not p.startswith("pregnancy")]
+    for procedure in protocol.procedures.values():
+        if procedure.specimen == "none":
+            continue
+        label = " ".join(procedure.label.split())
+        assert (label in text) == (procedure.id in wanted), (code, procedure.id)
+    assert ("Collect every sample before the day's dose" in text) == (code in ("C2D1", "C2D22"))
+
+
+@needs_poppler
+def test_a_requested_marrow_and_the_timed_urine(protocol, tmp_path):
+    from coordinator.model import ProcedureRecord
+    subject = make_subject("101-001", c1d1=d("2025-03-03"),
+                           procedures={("C1D22", "bone_marrow_cr"): ProcedureRecord("C1D22", "bone_marrow_cr", "requested")})
+    text = " ".join(text_of(requisition_pdf(protocol, subject, visit(protocol, subject, "C1D22"), d("2025-03-24")),
+                            tmp_path).split())
+    assert "Bone marrow aspirate and biopsy to confirm CR" in text
+    assert "Started: date" in text and "Total volume" in text  # the 24-hour urine's collection blanks

@@ -8,10 +8,11 @@ What it does, in a temporary directory:
   1. builds a database (bundled protocol, enrollment cap raised) of synthetic subjects on
      treatment, each with every visit before the packet day recorded and its checklist ticked
      (coordinator.demo's story builder), their first doses spread so that one of their visits
-     (cycle 1 days 8/15/22, later days 1 and 22) falls on the packet day; some have a delayed
-     cycle, some a selinexor dose reduction, 70 % a steroid. Subjects are added until the
-     day's forms come to --pages pages (default 100): each packet visit's requisition is one
-     page per destination, each day 1 adds its dosing calendar;
+     (cycle 1 days 8/15/22, later days 1 and 22) targets the packet day; some have a delayed
+     cycle, some a selinexor dose reduction, 70 % a steroid. Subjects are imported a few at a
+     time until the packet's visits (Service.day_packet, the service's own choice) come to
+     --pages pages (default 100): a requisition page per destination of each visit, and a
+     dosing calendar for each day 1;
   2. builds the packet once and counts its pages (pdfinfo, else the PDF's page objects), then
      makes the floor for exactly that many pages: SimpleDocTemplate on the forms' A4 page and
      margins (coordinator/forms/common.py), each page one 10 x 4 Table of short text with a
@@ -52,7 +53,6 @@ from coordinator import demo, protocol
 from coordinator.forms import common
 from coordinator.forms.common import MARGIN, PAGE
 from coordinator.forms.requisition import ordered
-from coordinator.schedule import build_plan
 from coordinator.service import Service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +60,7 @@ PROTOCOL = ROOT / "resources" / "protocols" / "sel-len-mm.toml"
 CAP_LINE = "enrollment_cap = 22"
 ON = dt.date(2026, 3, 2)  # the packet's day (a Monday); fixed, so every run builds the same database
 GOAL = 1.5
+BATCH = 4  # subjects imported at a time while the packet grows to its size
 
 
 # -- the database -------------------------------------------------------------------------------------
@@ -83,35 +84,39 @@ def treatment_story(rng: random.Random) -> demo.Story:
                       c1d1=c1d1, delay_cycle=delay, reduce_from=reduce_from)
 
 
-def packet_pages(proto: protocol.Protocol, subject, on: dt.date) -> int:
-    """The pages this subject adds to the day's packet: a requisition page per destination of each
-    visit overdue or due with its target on or before ``on``, a dosing calendar for each day 1."""
+def expected_pages(service: Service) -> int:
+    """The pages of the packet on ``ON`` as the service picks its visits: a requisition page per
+    destination of each visit, and a dosing calendar for each cycle's day 1."""
     pages = 0
-    for visit in build_plan(proto, subject):
-        if visit.status(on) in ("overdue", "due") and visit.target <= on:
-            pages += len(ordered(proto, subject, visit)) + (visit.kind == "cycle" and visit.day == 1)
+    for subject_id, code in service.day_packet(ON):
+        visit = service.planned_visit(subject_id, code, ON)
+        pages += len(ordered(service.protocol, service.subject(subject_id), visit))
+        pages += visit.kind == "cycle" and visit.day == 1
     return pages
 
 
 def build_database(folder: Path, target_pages: int) -> tuple[Service, int, int]:
-    """A database whose packet on ``ON`` comes to about ``target_pages``; (service, subjects, expected pages)."""
+    """A database whose packet on ``ON`` comes to about ``target_pages`` (subjects are imported
+    BATCH at a time until it does); (service, subjects, expected pages)."""
     proto = protocol.load(PROTOCOL)
     text = PROTOCOL.read_text(encoding="utf-8")
     if CAP_LINE not in text:
         sys.exit(f"FAILED: '{CAP_LINE}' not found in {PROTOCOL}")
     big = folder / "sel-len-mm-bench.toml"
     big.write_text(text.replace(CAP_LINE, "enrollment_cap = 100000"), encoding="utf-8")
-    rng = random.Random(4)
-    subjects, pages = [], 0
-    today = ON - dt.timedelta(days=1)  # every visit targeted before the packet day is recorded
-    while pages < target_pages:
-        subject = demo.story_subject(proto, treatment_story(rng), f"B{len(subjects):04d}", today, rng)
-        pages += packet_pages(proto, subject, ON)
-        subjects.append(subject)
     service = Service.create(folder / "bench.db", big, user="bench", today=ON)
-    service.import_subjects(subjects)
     service.set_site("Synthetic University Hospital, Haematology Day Unit")
-    return service, len(subjects), pages
+    rng = random.Random(4)
+    today = ON - dt.timedelta(days=1)  # every visit targeted before the packet day is recorded
+    count = pages = 0
+    while pages < target_pages:
+        batch = [demo.story_subject(proto, treatment_story(rng), f"B{count + i:04d}", today, rng) for i in range(BATCH)]
+        service.import_subjects(batch)
+        count += len(batch)
+        pages = expected_pages(service)
+        if count > 100 * target_pages:
+            sys.exit(f"FAILED: {count} subjects and the packet is still {pages} pages")
+    return service, count, pages
 
 
 # -- the floor -------------------------------------------------------------------------------------------

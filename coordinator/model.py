@@ -30,11 +30,20 @@ class ProcedureRecord:
     reason: str = ""
 
 
+# The prior regimen had no steroid, so none is given (the synopsis: steroids "at the same dose
+# and schedule as the last lenalidomide-containing regimen"): recorded, unlike "not chosen yet".
+NO_STEROID = "none"
+
+
 @dataclass(frozen=True)
 class Steroid:
-    drug: str
+    drug: str  # a protocol steroid id, or NO_STEROID
     dose_mg: float
     days: tuple[int, ...]
+
+    @property
+    def given(self) -> bool:
+        return self.drug != NO_STEROID
 
 
 @dataclass(frozen=True)

@@ -218,10 +218,11 @@ class Service:
             raise InputError(subject_id, "visit", not_scheduled(self.protocol, visit))
         return Checklist(subject.id, visit, labels[visit], visit_checklist(self.protocol, subject, ref))
 
-    def planned_visit(self, subject_id: str, visit: str, on: dt.date | None = None) -> PlannedVisit:
+    def planned_visit(self, subject_id: str, visit: str, on: dt.date | None = None,
+                      subject: Subject | None = None) -> PlannedVisit:
         """One visit of the subject's plan; a screening subject's cycle 1 day 1, not planned until
-        it happens, stands on its planned day (else ``on``)."""
-        subject = self.subject(subject_id)
+        it happens, stands on its planned day (else ``on``). ``subject``: already loaded."""
+        subject = subject or self.subject(subject_id)
         self._visit_ref(subject_id, visit)
         for planned in self.store.plan(subject_id):
             if planned.code == visit:
@@ -304,7 +305,7 @@ class Service:
         site = self.site()
         for n, (subject_id, code) in enumerate(visits, 1):
             subject = self.subject(subject_id)
-            planned = self.planned_visit(subject_id, code, on)
+            planned = self.planned_visit(subject_id, code, on, subject)
             parts = [requisition_story(self.protocol, subject, planned, self.collection_day(planned, on), site)]
             if planned.kind == "cycle" and planned.day == 1:
                 parts.append(dosing_story(self.protocol, subject, planned.cycle, day1=planned.date or on))

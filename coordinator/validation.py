@@ -13,7 +13,7 @@ import math
 import re
 
 from coordinator.errors import InputError
-from coordinator.model import PROCEDURE_STATUSES, Subject
+from coordinator.model import NO_STEROID, PROCEDURE_STATUSES, Subject
 from coordinator.protocol import Protocol
 from coordinator.schedule import PlannedVisit, build_plan, study_end
 
@@ -101,9 +101,13 @@ def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> list[Planne
     plan = _check_order(protocol, s, fail)
     _check_procedures(protocol, s, plan, fail, not_future)
 
-    if s.steroid is not None:
+    if s.steroid is not None and not s.steroid.given:
+        if s.steroid.dose_mg or s.steroid.days:
+            raise fail("steroid.dose_mg", f"'{NO_STEROID}' (no steroid) takes no dose and no days")
+    elif s.steroid is not None:
         if s.steroid.drug not in protocol.steroids:
-            raise fail("steroid.drug", f"{s.steroid.drug!r} must be one of: {', '.join(protocol.steroids)}")
+            raise fail("steroid.drug", f"{s.steroid.drug!r} must be one of: {', '.join(protocol.steroids)}, "
+                       f"or '{NO_STEROID}' when the prior regimen had no steroid")
         dose = s.steroid.dose_mg
         if not isinstance(dose, (int, float)) or not math.isfinite(dose) or not 0 < dose <= 1000:
             raise fail("steroid.dose_mg", "must be a positive dose in mg")

@@ -247,3 +247,11 @@ def test_a_form_never_overwrites_the_database_or_a_folder(enrolled, tmp_path):
     fails(run("print", "dosing", "101-001", "1", "-o", str(tmp_path)), "is a folder")
     fails(run("print", "day", "-o", ""), "is a folder")
     assert db.read_bytes() == before
+
+
+def test_set_steroid_none(enrolled, tmp_path):
+    run = enrolled
+    ok(run("set-steroid", "101-001", "none"))
+    ok(run("export", str(tmp_path / "out.json")))
+    assert json.loads((tmp_path / "out.json").read_text())["subjects"][0]["steroid"] == {"drug": "none", "dose_mg": 0.0, "days": []}
+    fails(run("set-steroid", "101-001", "none", "20", "1,8", "--reason", "x"), "takes no dose")

@@ -472,3 +472,13 @@ def test_registry_shows_cycle_and_day_only_on_treatment_and_the_planned_first_do
     assert rows["101-001"].status == "follow_up" and rows["101-001"].cycle_day is None
     assert rows["101-002"].planned_c1d1 == d("2026-01-19")
     assert rows["101-003"].cycle_day == (1, 11) and rows["101-003"].planned_c1d1 is None
+
+
+def test_no_steroid_is_recorded_apart_from_not_chosen(enrolled):
+    from coordinator.model import NO_STEROID
+    enrolled.set_steroid("101-001", NO_STEROID, 0, [])
+    assert enrolled.subject("101-001").steroid.given is False
+    with pytest.raises(InputError, match="takes no dose"):
+        enrolled.set_steroid("101-001", NO_STEROID, 20, [1], reason="typo")
+    with pytest.raises(InputError, match="or 'none'"):
+        enrolled.set_steroid("101-001", "cortisone", 20, [1], reason="typo")

@@ -168,7 +168,7 @@ class _Column:
 def _columns(protocol: Protocol, subject: Subject, cycle: int) -> list[_Column]:
     columns = [_drug_column(drug, subject, cycle, protocol.cycle_length_days) for drug in protocol.drugs]
     steroid = subject.steroid
-    if steroid is not None:
+    if steroid is not None and steroid.given:
         kind = protocol.steroids[steroid.drug]
         columns.append(_Column(kind.name, f"{kind.name}: {mg(steroid.dose_mg)} mg", kind.form, steroid.dose_mg,
                                tuple(sorted(steroid.days)), _combination(steroid.dose_mg, kind.strengths_mg)))

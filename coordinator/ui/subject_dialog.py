@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from coordinator.errors import InputError
-from coordinator.model import Steroid, Subject
+from coordinator.model import NO_STEROID, Steroid, Subject
 from coordinator.service import Change
 from coordinator.ui.form import FormDialog
 from coordinator.ui.session import Session
@@ -38,7 +38,8 @@ class SubjectDialog(FormDialog):
                         hint="The screening results must still be valid on this day: the dashboard warns before they expire.")
         if s is None:
             steroids = self.service.protocol.steroids
-            self.choice_field("steroid.drug", "Steroid", [(None, "not chosen yet")] + [(k, v.name) for k, v in steroids.items()])
+            self.choice_field("steroid.drug", "Steroid", [(None, "not chosen yet")] + [(k, v.name) for k, v in steroids.items()]
+                              + [(NO_STEROID, "none: the prior regimen had no steroid")])
             self.float_field("steroid.dose_mg", "Steroid dose", 40.0, suffix=" mg")
             self.text_field("steroid.days", "Steroid days", "1,8,15,22", hint="cycle days, separated by commas")
         self.field("sex").currentIndexChanged.connect(self._on_sex_changed)
@@ -75,5 +76,6 @@ class SubjectDialog(FormDialog):
                 days = tuple(int(x) for x in values["steroid.days"].split(",") if x.strip())
             except ValueError:
                 raise InputError(values["id"], "steroid.days", "must be cycle days separated by commas, such as 1,8,15,22") from None
-            steroid = Steroid(values["steroid.drug"], values["steroid.dose_mg"], days)
+            steroid = Steroid(values["steroid.drug"], values["steroid.dose_mg"], days) \
+                if values["steroid.drug"] != NO_STEROID else Steroid(NO_STEROID, 0, ())
         return self.service.add_subject(Subject(values["id"], steroid=steroid, **facts))

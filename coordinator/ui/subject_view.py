@@ -214,7 +214,9 @@ class SubjectView(QWidget):
         for drug in protocol.drugs:
             level = s.dose_level(drug.id, cycle)
             doses.append(f"{drug.name} {drug.dose_mg(level):g} mg (level {level})")
-        if s.steroid:
+        if s.steroid and not s.steroid.given:
+            doses.append("no steroid")
+        elif s.steroid:
             name = protocol.steroids[s.steroid.drug].name if s.steroid.drug in protocol.steroids else s.steroid.drug
             doses.append(f"{name} {s.steroid.dose_mg:g} mg D{','.join(map(str, s.steroid.days))}")
         else:

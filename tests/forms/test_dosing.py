@@ -210,3 +210,14 @@ def test_a_cycle_outside_the_plan_is_refused(protocol):
     assert cycle_day1(protocol, stopped, 2) == C2D1_LATE
     with pytest.raises(InputError, match="cycle 3 was cancelled"):
         dosing_story(protocol, stopped, 3)
+
+
+def test_no_steroid_means_no_column_and_no_warning(protocol, tmp_path):
+    from coordinator.forms.dosing import dosing_pdf
+    from coordinator.model import NO_STEROID, Steroid
+    subject = make_subject("101-001", c1d1=d("2025-03-03"), steroid=Steroid(NO_STEROID, 0, ()))
+    path = tmp_path / "none.pdf"
+    path.write_bytes(dosing_pdf(protocol, subject, 1, d("2025-03-03")))
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "not recorded" not in text and "Dexamethasone" not in text and "Prednisone" not in text
+    assert "Selinexor" in text and "Lenalidomide" in text

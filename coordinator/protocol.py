@@ -9,7 +9,6 @@ editing the file can fix it without reading code.
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ def _bundled_path() -> Path:
     beside = Path(__file__).resolve().parent.parent / "resources" / "protocols" / "sel-len-mm.toml"
     if beside.exists():
         return beside
+    import importlib.resources  # only for an installed wheel: a checkout and the bundle have the file beside
     try:
         return Path(importlib.resources.files("coordinator.resources").joinpath("protocols/sel-len-mm.toml"))
     except ModuleNotFoundError:  # a broken install or bundle: load() then says "no such file"

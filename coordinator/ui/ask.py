@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import traceback
 
-from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
 
 from coordinator.errors import CoordinatorError
 from coordinator.ui.words import readable
@@ -25,10 +25,12 @@ def error(parent: QWidget | None, message: str) -> None:
     if UNATTENDED:
         print(f"coordinator: {message}", file=sys.stderr)
         return
+    from PySide6.QtWidgets import QMessageBox  # the dialogs' classes load when first needed: a faster start
     QMessageBox.warning(parent, TITLE, readable(message))
 
 
 def info(parent: QWidget | None, message: str) -> None:
+    from PySide6.QtWidgets import QMessageBox
     QMessageBox.information(parent, TITLE, message)
 
 
@@ -37,6 +39,7 @@ def bug(parent: QWidget | None, summary: str, details: str) -> None:
     if UNATTENDED:
         print(f"coordinator: bug: {summary}\n{details}", file=sys.stderr)
         return
+    from PySide6.QtWidgets import QMessageBox
     box = QMessageBox(QMessageBox.Icon.Critical, TITLE,
                       "Something went wrong inside Coordinator (a bug). Nothing half-done was saved: "
                       "every change is saved whole or not at all.\n\n" + summary, parent=parent)
@@ -45,6 +48,7 @@ def bug(parent: QWidget | None, summary: str, details: str) -> None:
 
 
 def confirm(parent: QWidget | None, question: str, yes: str = "Yes") -> bool:
+    from PySide6.QtWidgets import QMessageBox
     box = QMessageBox(QMessageBox.Icon.Question, TITLE, question, parent=parent)
     ok = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
@@ -55,6 +59,7 @@ def confirm(parent: QWidget | None, question: str, yes: str = "Yes") -> bool:
 
 def text(parent: QWidget | None, title: str, label: str, value: str = "") -> str | None:
     """One line of text, or None when cancelled."""
+    from PySide6.QtWidgets import QInputDialog, QLineEdit
     answer, ok = QInputDialog.getText(parent, title, label, QLineEdit.EchoMode.Normal, value)
     return answer.strip() if ok else None
 

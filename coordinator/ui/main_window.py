@@ -8,7 +8,6 @@ database file, the enrollment count and the user.
 from __future__ import annotations
 
 import datetime as dt
-import platform
 from pathlib import Path
 
 import PySide6
@@ -311,6 +310,7 @@ class MainWindow(QMainWindow):
                  + "\n\nIn any list: type to search, Enter opens the selected row.")
 
     def _on_about_triggered(self) -> None:
+        import platform
         protocol = self.service.protocol
         QMessageBox.about(self, "About Coordinator", (
             f"<h3>Coordinator {__version__}</h3>"

@@ -605,34 +605,38 @@ def _write_pdf(path: Path, data: bytes) -> None:
         raise CoordinatorError(f"Cannot write {path}: {exc.strerror or exc}. Nothing was printed.") from None
 
 
-def cmd_print_requisition(args) -> int:
+def _print_form(args, make, subject: str | None = None) -> int:
+    """Every 'print' command: check the output path, make the PDF (``make(service)`` returns it
+    with what it is for the audit trail and for the user), write it whole, audit it."""
     _check_output(args.output, args)
     service = _open(args)
-    _write_pdf(args.output, service.requisition_pdf(args.subject, args.visit, args.on))
-    service.record_print(f"requisition {args.visit} -> {args.output.name}", args.subject)
-    print(f"Wrote the {args.visit} requisition of {args.subject} to {args.output}.")
+    pdf, what, done = make(service)
+    _write_pdf(args.output, pdf)
+    service.record_print(f"{what} -> {args.output.name}", subject)
+    print(f"Wrote {done} to {args.output}.")
     return 0
+
+
+def cmd_print_requisition(args) -> int:
+    return _print_form(args, lambda service: (
+        service.requisition_pdf(args.subject, args.visit, args.on), f"requisition {args.visit}",
+        f"the {args.visit} requisition of {args.subject}"), args.subject)
 
 
 def cmd_print_dosing(args) -> int:
-    _check_output(args.output, args)
-    service = _open(args)
-    _write_pdf(args.output, service.dosing_pdf(args.subject, args.cycle))
-    service.record_print(f"dosing form cycle {args.cycle} -> {args.output.name}", args.subject)
-    print(f"Wrote the cycle {args.cycle} dosing form of {args.subject} to {args.output}.")
-    return 0
+    return _print_form(args, lambda service: (
+        service.dosing_pdf(args.subject, args.cycle), f"dosing form cycle {args.cycle}",
+        f"the cycle {args.cycle} dosing form of {args.subject}"), args.subject)
 
 
 def cmd_print_day(args) -> int:
-    _check_output(args.output, args)
-    service = _open(args)
-    on = args.on or service.today
-    visits = service.day_packet(on)
-    _write_pdf(args.output, service.day_packet_pdf(on))
-    count = f"{len(visits)} visit{'s' if len(visits) != 1 else ''}"
-    service.record_print(f"day packet {on.isoformat()} ({count}) -> {args.output.name}")
-    print(f"Wrote the packet of {display(on, weekday=True)} ({count}) to {args.output}.")
-    return 0
+    def make(service):
+        on = args.on or service.today
+        visits = len(service.day_packet(on))
+        count = f"{visits} visit{'s' if visits != 1 else ''}"
+        return (service.day_packet_pdf(on), f"day packet {on.isoformat()} ({count})",
+                f"the packet of {display(on, weekday=True)} ({count})")
+    return _print_form(args, make)
 
 
 def cmd_site(args) -> int:

@@ -7,13 +7,18 @@ box prints the same on every printer.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
+import math
 from collections.abc import Iterable
 
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_LEFT
+from reportlab.lib.fonts import ps2tt, tt2ps
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate
 
 from coordinator.dates import display
@@ -21,6 +26,7 @@ from coordinator.dates import display
 PAGE = A4
 MARGIN = 14 * mm
 WIDTH = PAGE[0] - 2 * MARGIN  # the usable width of a page
+FRAME_HEIGHT = PAGE[1] - 2 * MARGIN - 12  # what build's frame holds (it pads 6 pt top and bottom)
 GRID = colors.HexColor("#777777")
 SHADE = colors.HexColor("#E8E8E8")
 
@@ -38,6 +44,96 @@ def esc(text: object) -> str:
 
 def para(text: str, style: ParagraphStyle = BODY) -> Paragraph:
     return Paragraph(text, style)
+
+
+def bold(text: object) -> tuple[str, str]:
+    """A part of a ``line`` in bold: what ``<b>`` is in a Paragraph."""
+    return str(text), "b"
+
+
+def italic(text: object) -> tuple[str, str]:
+    """A part of a ``line`` in italics: what ``<i>`` is in a Paragraph."""
+    return str(text), "i"
+
+
+def line(*parts: object | tuple[str, str], style: ParagraphStyle = BODY) -> Flowable:
+    """Plain text (no markup: ``&`` and ``<`` are themselves) in ``style``, some parts in
+    ``bold`` or ``italic``: it prints as the Paragraph of the same text and tags would, but on
+    one line it is drawn directly, without parsing markup or breaking lines (most of a form's
+    labels are short). Text that needs more than the line it is given is that Paragraph."""
+    return Line([part if isinstance(part, tuple) else (str(part), "") for part in parts], style)
+
+
+def _plain_style(style: ParagraphStyle) -> bool:
+    """A style whose one line of text is the text at the left edge: no indents, alignment,
+    decoration or transformation of the text."""
+    flags = ("leftIndent", "rightIndent", "firstLineIndent", "backColor", "textTransform", "endDots", "wordWrap",
+             "shaping", "bulletText", "autoLeading")
+    return getattr(style, "alignment", TA_LEFT) == TA_LEFT and not any(getattr(style, flag, None) for flag in flags) \
+        and not (getattr(style, "borderWidth", 0) and getattr(style, "borderColor", None))
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_width(text: str, font: str, size: float) -> float:
+    return stringWidth(text, font, size)  # a form's labels come back page after page
+
+
+class Line(Flowable):
+    """See ``line``. Drawn as Paragraph draws a line of a left-aligned paragraph: the first
+    baseline ``fontSize`` below the top, the line ``leading`` high, the whole width taken."""
+
+    def __init__(self, parts: list[tuple[str, str]], style: ParagraphStyle):
+        super().__init__()
+        self.parts, self.style = parts, style
+        self.spaceBefore, self.spaceAfter = style.spaceBefore, style.spaceAfter
+        text = "".join(text for text, _ in parts)
+        fonts = {"": style.fontName}
+        if any(how for _, how in parts):  # bold and italics of the style's font, as the Paragraph's parser picks them
+            family, b, i = ps2tt(style.fontName)
+            fonts |= {"b": tt2ps(family, 1, i), "i": tt2ps(family, b, 1)}
+        self._runs = [(text, fonts[how]) for text, how in parts if text]
+        # what the Paragraph would not print as it is (it folds white space) goes to the Paragraph
+        plain = bool(text) and " ".join(text.split()) == text and text.isprintable() and "\xad" not in text \
+            and _plain_style(style)
+        self._width = sum(_text_width(t, font, style.fontSize) for t, font in self._runs) if plain else math.inf
+        self._paragraph: Paragraph | None = None
+        self._wrapped: Paragraph | None = None  # the Paragraph, when the last wrap needed it
+
+    def paragraph(self) -> Paragraph:
+        if self._paragraph is None:
+            tags = {"b": ("<b>", "</b>"), "i": ("<i>", "</i>"), "": ("", "")}
+            self._paragraph = Paragraph("".join(tags[how][0] + esc(text) + tags[how][1] for text, how in self.parts),
+                                        self.style)
+        return self._paragraph
+
+    def wrap(self, availWidth, availHeight):
+        if self._width < availWidth - 1e-6:  # on one line, with room to spare (Paragraph's rounding aside)
+            self._wrapped = None
+            self.width, self.height = availWidth, self.style.leading
+            return self.width, self.height
+        self._wrapped = self.paragraph()
+        self.width, self.height = self._wrapped.wrap(availWidth, availHeight)
+        return self.width, self.height
+
+    def split(self, availWidth, availHeight):
+        return self._wrapped.split(availWidth, availHeight) if self._wrapped is not None else []
+
+    def minWidth(self):
+        return self.paragraph().minWidth()
+
+    def drawOn(self, canvas, x, y, _sW=0):
+        if self._wrapped is not None:
+            self._wrapped.drawOn(canvas, x, y, _sW)
+            return
+        style = self.style
+        canvas.saveState()  # the text's font and colour are its own
+        canvas.setFillColor(style.textColor)
+        text = canvas.beginText(self._hAlignAdjust(x, _sW), y + self.height - style.fontSize)
+        for i, (words, font) in enumerate(self._runs):
+            text.setFont(font, style.fontSize, style.leading)
+            (text.textLine if i == len(self._runs) - 1 else text.textOut)(words)
+        canvas.drawText(text)
+        canvas.restoreState()
 
 
 class TickBox(Flowable):

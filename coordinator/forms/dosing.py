@@ -23,8 +23,8 @@ from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 from coordinator.dates import days as ndays
 from coordinator.dates import display
 from coordinator.errors import InputError
-from coordinator.forms.common import (BODY, BOLD, GRID, MARGIN, PAGE, SHADE, SMALL, TITLE, WIDTH, TickBox, build, esc,
-                                      para)
+from coordinator.forms.common import (BODY, BOLD, FRAME_HEIGHT, GRID, SHADE, SMALL, TITLE, WIDTH, TickBox, bold, build,
+                                      esc, line, para)
 from coordinator.model import Subject
 from coordinator.protocol import Drug, Protocol
 from coordinator.schedule import PlannedVisit, build_plan
@@ -41,7 +41,6 @@ DAY_W, BOX_W, INITIALS_W = 7 * mm, 6.5 * mm, 8 * mm
 # A calendar row is ROW_H points high (room to tick and initial by hand); it grows up to MAX_ROW_H
 # when the page has room and shrinks down to MIN_ROW_H when it must, so that the form stays on one page.
 ROW_H, MIN_ROW_H, MAX_ROW_H = 15.0, 12.0, 17.0
-FRAME_HEIGHT = PAGE[1] - 2 * MARGIN - 12  # what common.build's frame holds (it pads 6 pt top and bottom)
 NO_DOSE = colors.HexColor("#F4F4F4")
 DOSE_SLACK, NOTES_MIN = 8 * mm, 22 * mm  # a dose text's spare room at most; the narrowest notes column
 
@@ -131,20 +130,33 @@ def dosing_story(protocol: Protocol, subject: Subject, cycle: int, day1: dt.date
         top.append(_notice("Steroid: not recorded — enter in the app before dispensing"))
     bottom = [Spacer(1, 3 * mm), _section("Dispensing and returns"), _dispensing(columns), Spacer(1, 3 * mm)]
     bottom += _reminders(protocol) + [Spacer(1, 4 * mm), _signatures()]
-    calendar, fixed_rows = _calendar(columns, day1, length, ROW_H)
-    spare = FRAME_HEIGHT - 2 - sum(_height(f) for f in top + [calendar] + bottom)
+    calendar = _Calendar(columns, day1, length)
+    fixed_rows, row_h = calendar.fixed_rows, ROW_H
+    spare = FRAME_HEIGHT - 2 - sum([*map(_height, top), calendar.height(ROW_H), *map(_height, bottom)])
     if fixed_rows and (spare < 0 or spare >= fixed_rows):  # rows a point taller, or too tall for the page
         row_h = min(MAX_ROW_H, max(MIN_ROW_H, ROW_H + math.floor(2 * spare / fixed_rows) / 2))
-        calendar, _ = _calendar(columns, day1, length, row_h)
-    return top + [calendar] + bottom
+    return top + [calendar.table(row_h)] + bottom
 
 
 def dosing_pdf(protocol: Protocol, subject: Subject, cycle: int, printed: dt.date, day1: dt.date | None = None) -> bytes:
     return build(dosing_story(protocol, subject, cycle, day1), f"Dosing calendar cycle {cycle}", protocol.code, printed)
 
 
+_HEIGHTS: dict[tuple, float] = {}  # measured heights of the parts that many pages share, by their content
+
+
 def _height(flowable: Flowable) -> float:
-    return flowable.wrap(WIDTH, FRAME_HEIGHT)[1] + flowable.getSpaceBefore() + flowable.getSpaceAfter()
+    """The room the flowable takes on the page. A part that says what decides its height (its
+    ``height_key``: its texts) is measured once for all the pages that have it."""
+    key = getattr(flowable, "height_key", None)
+    if key is not None and key in _HEIGHTS:
+        return _HEIGHTS[key]
+    height = flowable.wrap(WIDTH, FRAME_HEIGHT)[1] + flowable.getSpaceBefore() + flowable.getSpaceAfter()
+    if key is not None:
+        if len(_HEIGHTS) > 1000:  # a long-running app meets many subjects: keep it small
+            _HEIGHTS.clear()
+        _HEIGHTS[key] = height
+    return height
 
 
 @dataclass(frozen=True)
@@ -197,15 +209,21 @@ def _combination(dose: float, strengths: tuple[float, ...]) -> list[tuple[int, f
         return None
 
 
-def _day_ranges(days: tuple[int, ...]) -> str:
-    """(1, 2, 3, 8) -> 'days 1–3, 8'."""
+def _runs(days) -> list[tuple[int, int]]:
+    """(1, 2, 3, 8) -> [(1, 3), (8, 8)]: the days' runs of consecutive days, first and last."""
     runs: list[list[int]] = []
     for day in days:
-        if runs and day == runs[-1][-1] + 1:
-            runs[-1].append(day)
+        if runs and day == runs[-1][1] + 1:
+            runs[-1][1] = day
         else:
-            runs.append([day])
-    text = ", ".join(f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
+            runs.append([day, day])
+    return [(first, last) for first, last in runs]
+
+
+def _day_ranges(days: tuple[int, ...]) -> str:
+    """(1, 2, 3, 8) -> 'days 1–3, 8'."""
+    text = ", ".join(f"{first}–{last}" if last - first > 1 else ", ".join(map(str, range(first, last + 1)))
+                     for first, last in _runs(days))
     return f"day{'s' if len(days) > 1 else ''} {text}"
 
 
@@ -214,35 +232,38 @@ def _short(day: dt.date) -> str:
     return display(day, weekday=True)[:-5]
 
 
-def _block(flowables: list[Flowable], padding: float = 0, style: list | None = None) -> Table:
-    """Flowables in a full-width table: their left edge lines up with the tables'."""
+def _block(flowables: list[Flowable], padding: float = 0, style: list | None = None, key: tuple | None = None) -> Table:
+    """Flowables in a full-width table: their left edge lines up with the tables'. ``key``: what
+    decides its height besides the constants of the page (see ``_height``)."""
     table = Table([[f] for f in flowables], colWidths=[WIDTH])
     table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), padding), ("RIGHTPADDING", (0, 0), (-1, -1), padding),
                                ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]
                               + (style or [])))
+    table.height_key = key
     return table
 
 
 def _section(title: str) -> Table:
-    return _block([para(esc(title), SECTION)], style=[("BOTTOMPADDING", (0, 0), (-1, -1), 2)])
+    return _block([line(title, style=SECTION)], style=[("BOTTOMPADDING", (0, 0), (-1, -1), 2)], key=("section", title))
 
 
 def _notice(text: str) -> Table:
     """A boxed, shaded line the pharmacy cannot miss."""
-    table = _block([para(esc(text), NOTICE)], padding=PAD, style=[
+    table = _block([line(text, style=NOTICE)], padding=PAD, style=[
         ("BOX", (0, 0), (-1, -1), 1.2, colors.black), ("BACKGROUND", (0, 0), (-1, -1), SHADE),
-        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)])
+        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)], key=("notice", text))
     table.spaceAfter = 1.5 * mm
     return table
 
 
 def _header(protocol: Protocol, subject: Subject, cycle: int, day1: dt.date, planned: bool) -> Table:
     last = day1 + ndays(protocol.cycle_length_days - 1)
-    left = [para(f"DOSING CALENDAR · Cycle {cycle}", TITLE),
-            para(f"Study {esc(protocol.code)} · {esc(protocol.short_title)}", SMALL)]
-    right = [para(f"Subject <b>{esc(subject.id)}</b>   Initials <b>{esc(subject.initials)}</b>", BODY),
-             para(f"<b>Day 1 = {display(day1, weekday=True)}</b>{' (planned)' if planned else ''}", BODY),
-             para(f"Day {protocol.cycle_length_days} = {display(last, weekday=True)}", SMALL)]
+    left = [line(f"DOSING CALENDAR · Cycle {cycle}", style=TITLE),
+            line(f"Study {protocol.code} · {protocol.short_title}", style=SMALL)]
+    # one space between the subject and "Initials": as the Paragraph it was printed with, which folds spaces
+    right = [line("Subject ", bold(subject.id), " Initials ", bold(subject.initials)),
+             line(bold(f"Day 1 = {display(day1, weekday=True)}"), " (planned)" if planned else ""),
+             line(f"Day {protocol.cycle_length_days} = {display(last, weekday=True)}", style=SMALL)]
     table = Table([[left, right]], colWidths=[WIDTH - 64 * mm, 64 * mm])
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (1, 0), (1, 0), 0.8, colors.black),
                                ("LEFTPADDING", (0, 0), (0, 0), 0), ("TOPPADDING", (1, 0), (1, 0), 3),
@@ -280,80 +301,104 @@ def _fit(columns: list[_Column], room: float) -> tuple[list[float], list[float]]
             sizes[i] = SMALLEST_SIZE
 
 
-def _calendar(columns: list[_Column], day1: dt.date, length: int, row_h: float) -> tuple[Table, int]:
-    """The calendar and how many of its rows have the fixed height (those whose dose does not wrap)."""
-    dates = [_short(day1 + ndays(day - 1)) for day in range(1, length + 1)]
-    date_w = max(stringWidth(text, CELL_FONT, CELL_SIZE) for text in dates) + 2 * PAD
-    room = WIDTH - DAY_W - date_w - len(columns) * (BOX_W + INITIALS_W)
-    dose_w, sizes = _fit(columns, room)
-    notes_w = room - sum(dose_w)
-    head1: list = ["Day", "Date"]
-    head2: list = ["", ""]
-    widths = [DAY_W, date_w]
-    for column, width in zip(columns, dose_w):
-        lines = [f"<b>{esc(column.heading)}</b>", f"<font size=7>{esc(_day_ranges(column.days))}</font>"]
-        if column.change:
-            lines.append(f"<font size=7><b>{esc(column.change_short)}</b></font>")
-        head1 += [para("<br/>".join(lines), HEAD), "", ""]
-        head2 += ["Dose to take", "Taken", "Initials"]
-        widths += [width, BOX_W, INITIALS_W]
-    if notes_w >= NOTES_MIN:
-        head1.append(para("<b>Notes</b><br/><font size=7>vomited or missed dose, side effects</font>", HEAD))
-        head2.append("")
-        widths.append(notes_w)
-    notes = len(widths) > 2 + 3 * len(columns)
-    rows = [head1, head2]
-    style = [
-        ("FONT", (0, 0), (-1, -1), CELL_FONT, CELL_SIZE),
-        ("FONT", (0, 1), (-1, 1), "Helvetica", 6),
-        ("FONT", (0, 0), (1, 0), "Helvetica-Bold", 8),
-        ("FONT", (0, 2), (0, -1), "Helvetica-Bold", CELL_SIZE),
-        ("SPAN", (0, 0), (0, 1)), ("SPAN", (1, 0), (1, 1)),
-        ("VALIGN", (0, 0), (-1, 0), "TOP"), ("VALIGN", (0, 1), (-1, -1), "MIDDLE"),
-        ("ALIGN", (0, 0), (0, -1), "CENTER"),
-        ("BACKGROUND", (0, 0), (-1, 1), SHADE),
-        ("GRID", (0, 0), (-1, -1), 0.4, GRID),
-        ("BOX", (0, 0), (-1, -1), 1, colors.black),
-        ("LINEBELOW", (0, 1), (-1, 1), 1, colors.black),
-        ("LEFTPADDING", (0, 0), (-1, -1), PAD), ("RIGHTPADDING", (0, 0), (-1, -1), PAD),
-        ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-    ]
-    if notes:
-        style += [("SPAN", (-1, 0), (-1, 1)), ("LINEBEFORE", (-1, 0), (-1, -1), 1, colors.black)]
-    wrap = {}
-    for i, size in enumerate(sizes):
-        first = 2 + 3 * i
-        style += [("SPAN", (first, 0), (first + 2, 0)), ("ALIGN", (first + 1, 1), (first + 2, -1), "CENTER"),
-                  ("LEFTPADDING", (first + 1, 1), (first + 2, -1), 0), ("RIGHTPADDING", (first + 1, 1), (first + 2, -1), 0),
-                  ("LINEBEFORE", (first, 0), (first, -1), 1, colors.black)]
-        if size != CELL_SIZE:
-            style.append(("FONT", (first, 2), (first, -1), CELL_FONT, size))
-        wrap[i] = ParagraphStyle(f"dosing-wrap-{size}", parent=CELL, fontSize=size, leading=size + 1)
-    for day, date in enumerate(dates, 1):
-        row_i = len(rows)
-        row: list = [str(day), date]
-        for i, (column, width) in enumerate(zip(columns, dose_w)):
-            if day in column.days:
-                text = column.take
-                fits = stringWidth(text, CELL_FONT, sizes[i]) + 2 * PAD <= width + 0.01
-                row += [text if fits else para(esc(text), wrap[i]), TickBox(), ""]
-            else:
-                row += ["", "", ""]
-                style.append(("BACKGROUND", (2 + 3 * i, row_i), (4 + 3 * i, row_i), NO_DOSE))
-        rows.append(row + [""] * notes)
-        if day % 7 == 0 and day < length:
-            style.append(("LINEBELOW", (0, row_i), (-1, row_i), 1, colors.black))  # weeks
-    # a row whose dose wraps grows to fit it
-    heights = [None, None] + [None if any(isinstance(c, Paragraph) for c in row) else row_h for row in rows[2:]]
-    table = Table(rows, colWidths=widths, rowHeights=heights, repeatRows=2)
-    table.setStyle(TableStyle(style))
-    return table, heights.count(row_h)
+class _Calendar:
+    """The calendar's rows and style, from which its table is made once its row height is chosen.
+    Its rows are the two heading rows, a row whose dose wraps (it grows to fit), and the others
+    (``fixed_rows``), all of one height."""
+
+    def __init__(self, columns: list[_Column], day1: dt.date, length: int):
+        dates = [_short(day1 + ndays(day - 1)) for day in range(1, length + 1)]
+        date_w = max(stringWidth(text, CELL_FONT, CELL_SIZE) for text in dates) + 2 * PAD
+        room = WIDTH - DAY_W - date_w - len(columns) * (BOX_W + INITIALS_W)
+        dose_w, sizes = _fit(columns, room)
+        notes_w = room - sum(dose_w)
+        head1: list = ["Day", "Date"]
+        head2: list = ["", ""]
+        widths = [DAY_W, date_w]
+        for column, width in zip(columns, dose_w):
+            lines = [f"<b>{esc(column.heading)}</b>", f"<font size=7>{esc(_day_ranges(column.days))}</font>"]
+            if column.change:
+                lines.append(f"<font size=7><b>{esc(column.change_short)}</b></font>")
+            head1 += [para("<br/>".join(lines), HEAD), "", ""]
+            head2 += ["Dose to take", "Taken", "Initials"]
+            widths += [width, BOX_W, INITIALS_W]
+        if notes_w >= NOTES_MIN:
+            head1.append(para("<b>Notes</b><br/><font size=7>vomited or missed dose, side effects</font>", HEAD))
+            head2.append("")
+            widths.append(notes_w)
+        notes = len(widths) > 2 + 3 * len(columns)
+        rows = [head1, head2]
+        # the same for every day's row (by column) or for the heading rows: the measuring table has it too
+        style = [
+            ("FONT", (0, 0), (-1, -1), CELL_FONT, CELL_SIZE),
+            ("FONT", (0, 1), (-1, 1), "Helvetica", 6),
+            ("FONT", (0, 0), (1, 0), "Helvetica-Bold", 8),
+            ("FONT", (0, 2), (0, -1), "Helvetica-Bold", CELL_SIZE),
+            ("SPAN", (0, 0), (0, 1)), ("SPAN", (1, 0), (1, 1)),
+            ("VALIGN", (0, 0), (-1, 0), "TOP"), ("VALIGN", (0, 1), (-1, -1), "MIDDLE"),
+            ("ALIGN", (0, 0), (0, -1), "CENTER"),
+            ("BACKGROUND", (0, 0), (-1, 1), SHADE),
+            ("GRID", (0, 0), (-1, -1), 0.4, GRID),
+            ("BOX", (0, 0), (-1, -1), 1, colors.black),
+            ("LINEBELOW", (0, 1), (-1, 1), 1, colors.black),
+            ("LEFTPADDING", (0, 0), (-1, -1), PAD), ("RIGHTPADDING", (0, 0), (-1, -1), PAD),
+            ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ]
+        if notes:
+            style += [("SPAN", (-1, 0), (-1, 1)), ("LINEBEFORE", (-1, 0), (-1, -1), 1, colors.black)]
+        wrap = {}
+        for i, size in enumerate(sizes):
+            first = 2 + 3 * i
+            style += [("SPAN", (first, 0), (first + 2, 0)), ("ALIGN", (first + 1, 1), (first + 2, -1), "CENTER"),
+                      ("LEFTPADDING", (first + 1, 1), (first + 2, -1), 0),
+                      ("RIGHTPADDING", (first + 1, 1), (first + 2, -1), 0),
+                      ("LINEBEFORE", (first, 0), (first, -1), 1, colors.black)]
+            if size != CELL_SIZE:
+                style.append(("FONT", (first, 2), (first, -1), CELL_FONT, size))
+            wrap[i] = ParagraphStyle(f"dosing-wrap-{size}", parent=CELL, fontSize=size, leading=size + 1)
+        takes = [column.take for column in columns]
+        fits = [stringWidth(take, CELL_FONT, size) + 2 * PAD <= width + 0.01
+                for take, size, width in zip(takes, sizes, dose_w)]
+        marks = []  # what only shades or rules the days' rows: no bearing on their height
+        for day, date in enumerate(dates, 1):
+            row_i = len(rows)
+            row: list = [str(day), date]
+            for i, column in enumerate(columns):
+                if day in column.days:
+                    row += [takes[i] if fits[i] else para(esc(takes[i]), wrap[i]), TickBox(), ""]
+                else:
+                    row += ["", "", ""]
+            rows.append(row + [""] * notes)
+            if day % 7 == 0 and day < length:
+                marks.append(("LINEBELOW", (0, row_i), (-1, row_i), 1, colors.black))  # weeks
+        for i, column in enumerate(columns):  # a column's days without a dose, shaded a run of days at a time
+            for first, last in _runs([day for day in range(1, length + 1) if day not in column.days]):
+                marks.append(("BACKGROUND", (2 + 3 * i, first + 1), (4 + 3 * i, last + 1), NO_DOSE))
+        self._rows, self._widths, self._style, self._marks = rows, widths, style, marks
+        # a row whose dose wraps grows to fit it
+        self._grows = [any(isinstance(c, Paragraph) for c in row) for row in rows[2:]]
+        self.fixed_rows = self._grows.count(False)
+
+    def height(self, row_h: float) -> float:
+        """The table's height with ``row_h`` high fixed rows, without making it: the heading rows
+        and the rows that grow are measured in a table of their own (nothing else in the
+        calendar bears on their height), the fixed rows counted."""
+        rows = self._rows[:2] + [row for row, grows in zip(self._rows[2:], self._grows) if grows]
+        measure = Table(rows, colWidths=self._widths)
+        measure.setStyle(TableStyle(self._style))
+        return measure.wrap(WIDTH, FRAME_HEIGHT)[1] + self.fixed_rows * row_h
+
+    def table(self, row_h: float) -> Table:
+        heights = [None, None] + [None if grows else row_h for grows in self._grows]
+        table = Table(self._rows, colWidths=self._widths, rowHeights=heights, repeatRows=2)
+        table.setStyle(TableStyle(self._style + self._marks))
+        return table
 
 
 def _dispensing(columns: list[_Column]) -> Table:
     head = ["Drug", "Strength", "Units per dose", "Expected this cycle (guidance)", "Quantity dispensed", "Lot no.",
             "Quantity returned at next visit", "Pill count / checked by"]
-    rows: list = [[para(h, TABLE_HEAD) for h in head]]
+    rows: list = [[line(h, style=TABLE_HEAD) for h in head]]
     for column in columns:
         plural = f"{column.form}s"
         if column.combination is None:
@@ -367,6 +412,7 @@ def _dispensing(columns: list[_Column]) -> Table:
     widths = [27 * mm, 22 * mm, 14 * mm, 37 * mm, 20 * mm, 23 * mm, 20 * mm]
     widths.append(WIDTH - sum(widths))
     table = Table(rows, colWidths=widths, rowHeights=[None] + [16] * (len(rows) - 1))
+    table.height_key = ("dispensing", *map(tuple, rows[1:]))
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), CELL_FONT, CELL_SIZE),
         ("FONT", (0, 1), (0, -1), "Helvetica-Bold", CELL_SIZE),
@@ -383,7 +429,7 @@ def _dispensing(columns: list[_Column]) -> Table:
 def _reminders(protocol: Protocol) -> list[Flowable]:
     """Each drug's notes from the protocol (supportive care, missed doses), one line per drug."""
     lines = [f"•  <b>{esc(drug.name)}:</b> {esc(' '.join(drug.notes))}" for drug in protocol.drugs if drug.notes]
-    return [_section("Reminders"), _block([para(line, NOTE) for line in lines])] if lines else []
+    return [_section("Reminders"), _block([para(line, NOTE) for line in lines], key=("reminders", *lines))] if lines else []
 
 
 def _signatures() -> Table:
@@ -403,4 +449,5 @@ def _signatures() -> Table:
                   ("LINEBELOW", (first + 2, 0), (first + 2, 0), 0.8, colors.black)]
     table = Table([[""] * len(widths), bottom], colWidths=widths, rowHeights=[22, 12])
     table.setStyle(TableStyle(style))
+    table.height_key = ("signatures",)
     return table

@@ -14,11 +14,12 @@ import datetime as dt
 
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, PageBreak, Spacer, Table, TableStyle
 
 from coordinator.checklist import visit_checklist
 from coordinator.dates import display
-from coordinator.forms.common import BODY, BOLD, GRID, SHADE, SMALL, TITLE, WIDTH, TickBox, build, esc, para
+from coordinator.forms.common import (BODY, BOLD, FRAME_HEIGHT, GRID, SHADE, SMALL, TITLE, WIDTH, TickBox, bold, build,
+                                      esc, italic, line, para)
 from coordinator.model import Subject
 from coordinator.protocol import Protocol
 from coordinator.schedule import PlannedVisit
@@ -71,19 +72,19 @@ def requisition_pdf(protocol: Protocol, subject: Subject, visit: PlannedVisit, o
 # -- one page ----------------------------------------------------------------------------------------
 def _page(protocol, subject, visit, day, accession, destination, tests, site) -> list[Flowable]:
     barcode = Code128(accession, barHeight=12 * mm, barWidth=0.27 * mm, humanReadable=True, fontSize=9)
-    left = [para(esc(site) if site else "Site: ______________________________", BOLD),
-            para("LAB REQUISITION", TITLE),
-            para(DESTINATIONS[destination], BOLD),
-            para(f"Study <b>{esc(protocol.code)}</b>: {esc(protocol.short_title)}", SMALL),
+    left = [line(site or "Site: ______________________________", style=BOLD),
+            line("LAB REQUISITION", style=TITLE),
+            line(DESTINATIONS[destination], style=BOLD),
+            line("Study ", bold(protocol.code), f": {protocol.short_title}", style=SMALL),
             Spacer(1, 2 * mm),
-            para("Ordering investigator: ______________________________", BODY)]
+            line("Ordering investigator: ______________________________")]
     code_width = barcode.width + 4 * mm
     header = Table([[left, barcode]], colWidths=[WIDTH - code_width, code_width])
     header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, 0), "RIGHT"),
                                 ("LINEBELOW", (0, 0), (-1, 0), 1, GRID), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
     timing = []
     if _dosing_day(protocol, visit):
-        timing = [para("<b>Collect every sample before the day's dose of study drug.</b>", BODY), Spacer(1, 2 * mm)]
+        timing = [line(bold("Collect every sample before the day's dose of study drug.")), Spacer(1, 2 * mm)]
     return [header, Spacer(1, 3 * mm), _subject_block(subject, visit, day), Spacer(1, 3 * mm), *timing,
             *_specimens(protocol, tests), Spacer(1, 4 * mm), _collection_block(protocol, tests)]
 
@@ -94,7 +95,7 @@ def _dosing_day(protocol: Protocol, visit: PlannedVisit) -> bool:
 
 
 def _blank(value) -> str:
-    return esc(value) if value else "____________________"
+    return value or "____________________"
 
 
 def _subject_block(subject: Subject, visit: PlannedVisit, day: dt.date) -> Table:
@@ -102,13 +103,13 @@ def _subject_block(subject: Subject, visit: PlannedVisit, day: dt.date) -> Table
         f"{display(visit.window_start)} – {display(visit.window_end)}"
     sex = {"F": "Female", "M": "Male"}.get(subject.sex, subject.sex)
     rows = [
-        [para(f"Subject <b>{esc(subject.id)}</b>"), para(f"Initials <b>{esc(subject.initials)}</b>"),
-         para(f"Sex <b>{sex}</b>"), para(f"Birth date <b>{display(subject.birth_date)}</b>")],
-        [para(f"Name {_blank(subject.name)}"), para(f"MRN {_blank(subject.mrn)}"), "", ""],
-        [para(f"Visit <b>{esc(visit.code)}</b> · {esc(visit.label)}"), "",
-         para(f"Target {display(visit.target, weekday=True)} (window {window})"), ""],
-        [para(f"Visit date <b>{display(visit.date, weekday=True)}</b>" if visit.date else
-              f"Collection day {display(day, weekday=True)}"), "", "", ""],
+        [line("Subject ", bold(subject.id)), line("Initials ", bold(subject.initials)),
+         line("Sex ", bold(sex)), line("Birth date ", bold(display(subject.birth_date)))],
+        [line(f"Name {_blank(subject.name)}"), line(f"MRN {_blank(subject.mrn)}"), "", ""],
+        [line("Visit ", bold(visit.code), f" · {visit.label}"), "",
+         line(f"Target {display(visit.target, weekday=True)} (window {window})"), ""],
+        [line("Visit date ", bold(display(visit.date, weekday=True))) if visit.date else
+         line(f"Collection day {display(day, weekday=True)}"), "", "", ""],
     ]
     table = Table(rows, colWidths=[WIDTH * 0.3, WIDTH * 0.22, WIDTH * 0.22, WIDTH * 0.26])
     table.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.8, GRID), ("SPAN", (0, 2), (1, 2)), ("SPAN", (2, 2), (3, 2)),
@@ -125,36 +126,48 @@ def _specimens(protocol: Protocol, tests) -> list[Flowable]:
     blocks = []
     for specimen_id, entries in by_specimen.items():
         specimen = protocol.specimens[specimen_id]
-        title = f"{esc(specimen.label).upper()}" + (f" · {esc(specimen.container)}" if specimen.container else "")
-        rows = [[para(title, BOLD), ""]]
+        title = specimen.label.upper() + (f" · {specimen.container}" if specimen.container else "")
+        rows = [[line(title, style=BOLD), ""]]
         if specimen.handling:
-            rows.append([para(f"<i>{esc(specimen.handling)}</i>", SMALL), ""])
+            rows.append([line(italic(specimen.handling), style=SMALL), ""])
         for procedure, item in entries:
+            notes = [n for n in (item.condition and f"({item.condition})", item.note) if n]
+            if not procedure.tests and not notes:
+                rows.append([TickBox(), line(bold(procedure.label))])
+                continue
             text = f"<b>{esc(procedure.label)}</b>"
             if procedure.tests:
                 text += f"<br/>{esc(', '.join(procedure.tests))}"
-            notes = [n for n in (item.condition and f"({item.condition})", item.note) if n]
             if notes:
                 text += f"<br/><font size=7>{esc('; '.join(notes))}</font>"
             rows.append([TickBox(), para(text, BODY)])
         if specimen.timed:
             rows.append(["", para("Started: date __________ time ______ &nbsp;&nbsp; Ended: date __________ "
                                   "time ______ &nbsp;&nbsp; Total volume ________ mL", BODY)])
-        table = Table(rows, colWidths=[8 * mm, WIDTH - 8 * mm])
+        table = _Whole(rows, colWidths=[8 * mm, WIDTH - 8 * mm])
         style = [("BOX", (0, 0), (-1, -1), 0.8, GRID), ("SPAN", (0, 0), (1, 0)), ("BACKGROUND", (0, 0), (-1, 0), SHADE),
                  ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LINEBELOW", (0, 1), (-1, -1), 0.25, GRID)]
         if specimen.handling:
             style.append(("SPAN", (0, 1), (1, 1)))
         table.setStyle(TableStyle(style))
-        blocks += [KeepTogether(table), Spacer(1, 2.5 * mm)]
+        blocks += [table, Spacer(1, 2.5 * mm)]
     return blocks
 
 
+class _Whole(Table):
+    """A table kept whole: where it does not fit, it goes to the next page, as in a KeepTogether
+    (without a KeepTogether's measuring it once more). Only a table taller than a page is split,
+    from where it starts."""
+
+    def split(self, availWidth, availHeight):
+        if self.wrap(availWidth, availHeight)[1] <= FRAME_HEIGHT:
+            return []  # the page ends here and the table starts the next
+        return super().split(availWidth, availHeight)
+
+
 def _collection_block(protocol: Protocol, tests) -> Table:
-    rows = [[para("Collected: date ______________", BODY), para("time ________", BODY),
-             para("by (initials) ________", BODY)],
-            [para("Notes: ______________________________________________________________________________", BODY),
-             "", ""]]
+    rows = [[line("Collected: date ______________"), line("time ________"), line("by (initials) ________")],
+            [line("Notes: ______________________________________________________________________________"), "", ""]]
     table = Table(rows, colWidths=[WIDTH * 0.4, WIDTH * 0.25, WIDTH * 0.35])
     table.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.8, GRID), ("SPAN", (0, 1), (2, 1)),
                                ("TOPPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 6)]))

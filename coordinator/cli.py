@@ -16,7 +16,7 @@ from pathlib import Path
 
 from coordinator import __version__
 from coordinator import protocol as protocol_mod
-from coordinator.dates import display, parse_iso
+from coordinator.dates import display, display_window, parse_iso
 from coordinator.errors import CoordinatorError, InputError
 from coordinator.model import Subject
 from coordinator.service import Service
@@ -449,7 +449,7 @@ def cmd_timeline(args) -> int:
     print(f"{s.id}  {s.initials}  {s.sex}  {timeline.status.replace('_', ' ')}{where}")
     for tv in timeline.visits:
         v = tv.visit
-        window = display(v.window_start) if v.window_start == v.window_end else f"{display(v.window_start)} to {display(v.window_end)}"
+        window = display_window(v.window_start, v.window_end, sep=" to ")
         done = f"  on {display(v.date)}" if v.date else ""
         flag = "  ! out of window" if v.out_of_window else ""
         print(f"  {STATUS_MARK[tv.status]} {v.code:<6} {tv.status:<9} target {display(v.target, weekday=True)}  window {window}{done}{flag}")

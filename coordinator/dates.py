@@ -41,6 +41,11 @@ def display(day: dt.date | None, weekday: bool = False) -> str:
     return f"{_WEEKDAYS[day.weekday()]} {text}" if weekday else text
 
 
+def display_window(start: dt.date, end: dt.date, sep: str = " – ") -> str:
+    """A visit window as people read it: one day alone, else ``start – end``."""
+    return display(start) if start == end else f"{display(start)}{sep}{display(end)}"
+
+
 # Fixed English abbreviations: strftime would follow the machine's locale.
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 _WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]

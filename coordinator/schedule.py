@@ -146,6 +146,17 @@ def _cycles(protocol: Protocol, subject: Subject) -> list[PlannedVisit]:
     return visits
 
 
+FIRST_DOSE = "C1D1"
+
+
+def first_dose_visit(protocol: Protocol, day: dt.date) -> PlannedVisit:
+    """Cycle 1 day 1 before the first dose is given, placed on ``day`` (the planned day). It is in
+    no plan until it happens (recording it is recording the first dose), yet its pre-dose
+    checklist, requisition and calendar come before: the screens and forms use this stand-in."""
+    template = next(t for t in protocol.cycle_visits if t.day == 1 and t.applies_to(1))
+    return PlannedVisit(FIRST_DOSE, template.label.format(cycle=1, day=1), "cycle", day, day, day, cycle=1, day=1)
+
+
 def _end_of_treatment(protocol: Protocol, subject: Subject) -> PlannedVisit:
     eot = protocol.end_of_treatment
     start = subject.last_dose

@@ -26,7 +26,7 @@ from coordinator.db.store import AuditRow, Store, Transaction
 from coordinator.errors import CoordinatorError, CorrectionNeedsReason, InputError, StoreError
 from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord
 from coordinator.protocol import Protocol, VisitRef
-from coordinator.schedule import PlannedVisit, build_plan, current_cycle_day, latest_number, study_end, subject_status
+from coordinator.schedule import FIRST_DOSE, PlannedVisit, build_plan, first_dose_visit, current_cycle_day, latest_number, study_end, subject_status
 from coordinator.validation import awaiting_first_dose, check_subject, not_scheduled
 
 # The day's packet reprints an overdue visit's forms for this many days after its window closed.
@@ -212,8 +212,7 @@ class Service:
         ref = self._visit_ref(subject_id, visit)
         labels = {v.code: v.label for v in self.store.plan(subject_id)}
         if _pre_dose_day_1(subject, visit):
-            first = next(t for t in self.protocol.cycle_visits if t.day == 1 and t.applies_to(1))
-            labels[visit] = first.label.format(cycle=1, day=1)
+            labels[visit] = first_dose_visit(self.protocol, self.today).label
         if visit not in labels:
             raise InputError(subject_id, "visit", not_scheduled(self.protocol, visit))
         return Checklist(subject.id, visit, labels[visit], visit_checklist(self.protocol, subject, ref))
@@ -228,9 +227,7 @@ class Service:
             if planned.code == visit:
                 return planned
         if _pre_dose_day_1(subject, visit):
-            day = subject.planned_c1d1 or on or self.today
-            label = self.checklist(subject_id, visit).label
-            return PlannedVisit(visit, label, "cycle", day, day, day, cycle=1, day=1)
+            return first_dose_visit(self.protocol, subject.planned_c1d1 or on or self.today)
         raise InputError(subject_id, "visit", not_scheduled(self.protocol, visit))
 
     # -- forms (reportlab loads only when a form is made) ------------------------------------------
@@ -287,7 +284,7 @@ class Service:
         first_doses = sorted(s.id for s in self.store.load_awaiting_planned()
                              if s.planned_c1d1 == on and subject_status(
                                  self.protocol, s, on, self.store.plan(s.id)) == "screening")
-        return visits + [(subject_id, "C1D1") for subject_id in first_doses]
+        return visits + [(subject_id, FIRST_DOSE) for subject_id in first_doses]
 
     def day_packet_pdf(self, on: dt.date | None = None, progress=None) -> bytes:
         """One PDF: each packet visit's requisition, and the dosing form of each cycle's day 1
@@ -422,7 +419,7 @@ class Service:
     # -- writes: visits and procedures -------------------------------------------------------
     def record_visit(self, subject_id: str, visit: str, date: dt.date, notes: str = "", reason: str | None = None) -> Change:
         self._visit_ref(subject_id, visit)
-        if visit == "C1D1":
+        if visit == FIRST_DOSE:
             return self.enroll(subject_id, date, reason)
         return self._update(subject_id, "record_visit", reason, lambda s: replace(
             s, visits={**s.visits, visit: VisitRecord(visit, date, False, "", notes)}))
@@ -601,7 +598,7 @@ def _is_correction(field_name: str, before, after) -> bool:
 def _pre_dose_day_1(subject: Subject, visit: str) -> bool:
     """Cycle 1 day 1's pre-dose checklist, open before the first dose is recorded (and so before
     the visit is in the plan)."""
-    return visit == "C1D1" and awaiting_first_dose(subject)
+    return visit == FIRST_DOSE and awaiting_first_dose(subject)
 
 
 def _show(value) -> str:

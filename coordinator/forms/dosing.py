@@ -27,7 +27,8 @@ from coordinator.forms.common import (BODY, BOLD, FRAME_HEIGHT, GRID, SHADE, SMA
                                       esc, line, para)
 from coordinator.model import Subject
 from coordinator.protocol import Drug, Protocol
-from coordinator.schedule import PlannedVisit, build_plan
+from coordinator.schedule import PlannedVisit, build_plan, first_dose_visit
+from coordinator.validation import awaiting_first_dose
 
 CELL_FONT, CELL_SIZE, SMALLEST_SIZE = "Helvetica", 8, 7.5  # a dose text steps down to 7.5 pt before it wraps
 CELL = ParagraphStyle("dosing-cell", fontName=CELL_FONT, fontSize=CELL_SIZE, leading=9.5)
@@ -100,11 +101,8 @@ def cycle_day1(protocol: Protocol, subject: Subject, cycle: int) -> dt.date:
 def _day1_visit(protocol: Protocol, subject: Subject, cycle: int) -> PlannedVisit:
     plan = build_plan(protocol, subject)
     visit = next((v for v in plan if v.kind == "cycle" and v.cycle == cycle and v.day == 1), None)
-    if visit is None and cycle == 1 and subject.c1d1 is None and subject.planned_c1d1 is not None \
-            and subject.screen_failure_date is None:
-        # the first dose is not a fact until it is given, but its calendar goes home with it
-        day = subject.planned_c1d1
-        return PlannedVisit("C1D1", "Cycle 1 Day 1", "cycle", day, day, day, cycle=1, day=1)
+    if visit is None and cycle == 1 and awaiting_first_dose(subject) and subject.planned_c1d1 is not None:
+        return first_dose_visit(protocol, subject.planned_c1d1)  # its calendar goes home with the first dose
     if visit is None:
         cycles = [v.cycle for v in plan if v.kind == "cycle" and v.day == 1]
         why = f"its plan has cycles 1 to {max(cycles)}" if cycles else "no cycle 1 day 1 is recorded (not enrolled)"

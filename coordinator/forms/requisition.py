@@ -17,7 +17,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, PageBreak, Spacer, Table, TableStyle
 
 from coordinator.checklist import visit_checklist
-from coordinator.dates import display
+from coordinator.dates import display, display_window
 from coordinator.forms.common import (BODY, BOLD, FRAME_HEIGHT, GRID, SHADE, SMALL, TITLE, WIDTH, TickBox, bold, build,
                                       esc, italic, line, para)
 from coordinator.model import Subject
@@ -99,8 +99,7 @@ def _blank(value) -> str:
 
 
 def _subject_block(subject: Subject, visit: PlannedVisit, day: dt.date) -> Table:
-    window = display(visit.window_start) if visit.window_start == visit.window_end else \
-        f"{display(visit.window_start)} – {display(visit.window_end)}"
+    window = display_window(visit.window_start, visit.window_end)
     sex = {"F": "Female", "M": "Male"}.get(subject.sex, subject.sex)
     rows = [
         [line("Subject ", bold(subject.id)), line("Initials ", bold(subject.initials)),

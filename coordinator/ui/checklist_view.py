@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget,
 )
 
-from coordinator.dates import display
+from coordinator.dates import display, display_window
 from coordinator.errors import CoordinatorError, CorrectionNeedsReason
 from coordinator.ui import ask
 from coordinator.ui.checklist_table import ChecklistTableModel
@@ -136,8 +136,7 @@ class ChecklistView(QWidget):
             return
         v = visit.visit
         look = visit_look(visit.status)
-        window = display(v.window_start) if v.window_start == v.window_end else \
-            f"{display(v.window_start)} – {display(v.window_end)}"
+        window = display_window(v.window_start, v.window_end)
         flag = " <b>! out of window</b>" if v.out_of_window else ""
         self.title.setText(f"<h3>{v.code} · {v.label}</h3>Target {display(v.target, weekday=True)} · window {window} · "
                            f"<span style='color:{look.colour}'>{look.symbol} {look.word}</span>{flag}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from coordinator.dates import display
+from coordinator.dates import display, display_window
 from coordinator.ui.status import visit_look
 from coordinator.ui.table import Column, RowTableModel
 
@@ -50,9 +50,7 @@ class DueRow:
     def window(self) -> str:
         if self.window_start is None or self.window_end is None:
             return ""
-        if self.window_start == self.window_end:
-            return display(self.window_start)
-        return f"{display(self.window_start)} – {display(self.window_end)}"
+        return display_window(self.window_start, self.window_end)
 
     @property
     def progress(self) -> str:

@@ -13,7 +13,7 @@ from PySide6.QtGui import QPageLayout, QPageSize, QTextDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QWidget
 
-from coordinator.dates import display
+from coordinator.dates import display, display_window
 from coordinator.ui.status import item_look, visit_look
 
 STYLE = ("<style>body{font-family:'DejaVu Sans',sans-serif;font-size:9pt} h2{margin:0} "
@@ -56,7 +56,7 @@ def checklist_html(study: str, subject, visit, items) -> str:
     v = visit.visit
     lines = [f"<h2>{escape(subject.id)} {escape(subject.initials)} · {escape(v.code)} {escape(v.label)}</h2>"
              f"<p>Study {escape(study)} · target {escape(display(v.target, weekday=True))} · window "
-             f"{escape(display(v.window_start))} – {escape(display(v.window_end))} · visit date ______________</p>",
+             f"{escape(display_window(v.window_start, v.window_end))} · visit date ______________</p>",
              "<table><tr><th>Category</th><th>Procedure</th><th>Status</th><th>Done</th><th>Initials / notes</th></tr>"]
     for item in items:
         look = item_look(item.status)

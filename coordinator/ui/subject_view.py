@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 
 from coordinator.dates import display
 from coordinator.errors import CoordinatorError
-from coordinator.schedule import PlannedVisit
+from coordinator.schedule import FIRST_DOSE
 from coordinator.service import TimelineVisit
 from coordinator.ui import action_dialogs, ask, settings
 from coordinator.ui.checklist_view import ChecklistView
@@ -184,9 +184,7 @@ class SubjectView(QWidget):
         s = timeline.subject
         if s.c1d1 is not None or timeline.status != "screening":
             return []
-        day = s.planned_c1d1 or self.service.today
-        label = self.service.checklist(s.id, "C1D1").label
-        return [TimelineVisit(PlannedVisit("C1D1", label, "cycle", day, day, day, cycle=1, day=1), "planned")]
+        return [TimelineVisit(self.service.planned_visit(s.id, FIRST_DOSE, subject=s), "planned")]
 
     def set_active(self, active: bool) -> None:
         """The subject's actions (and their shortcuts) work only while this screen is shown."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coordinator.dates import display
+from coordinator.dates import display, display_window
 from coordinator.ui.status import OUT_OF_WINDOW, visit_look
 from coordinator.ui.table import Column, RowTableModel
 
@@ -22,7 +22,7 @@ class VisitRow:
 
 def _window(row: VisitRow) -> str:
     v = row.visit.visit
-    return display(v.window_start) if v.window_start == v.window_end else f"{display(v.window_start)} – {display(v.window_end)}"
+    return display_window(v.window_start, v.window_end)
 
 
 def _status(row: VisitRow) -> str:

@@ -12,13 +12,14 @@ import datetime as dt
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableView, QVBoxLayout, QWidget,
+    QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
 from coordinator.dates import display, display_window
 from coordinator.errors import CoordinatorError, CorrectionNeedsReason
 from coordinator.ui import ask
 from coordinator.ui.checklist_table import ChecklistTableModel
+from coordinator.ui.table import list_view
 from coordinator.ui.form import DateEdit
 from coordinator.ui.session import Session
 from coordinator.ui.status import visit_look
@@ -71,15 +72,10 @@ class ChecklistView(QWidget):
         layout.addLayout(notes_row)
 
         self.model = ChecklistTableModel(self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
+        self.table = list_view(self.model, sort_column=None)  # the protocol's category order
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # long procedure names wrap into the tooltip
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(3, 220)

@@ -11,6 +11,12 @@ from coordinator.errors import CoordinatorError
 from coordinator.ui import ask
 
 
+def choose_protocol_file(parent: QWidget) -> str:
+    """The system's file dialog (replaceable in tests, like ``ask``); '' when cancelled."""
+    name, _ = QFileDialog.getOpenFileName(parent, "Protocol file", "", "Protocol files (*.toml)")
+    return name
+
+
 class FirstRunDialog(QDialog):
     def __init__(self, path: Path, parent: QWidget | None = None):
         super().__init__(parent)
@@ -26,11 +32,14 @@ class FirstRunDialog(QDialog):
         demo = QPushButton("Explore the demo study (synthetic subjects at every stage)")
         demo.setDefault(True)
         demo.clicked.connect(self._on_demo_clicked)
-        new = QPushButton("Start a new study database…")
+        bundled = protocol_mod.load()
+        new = QPushButton(f"Start a new study: {bundled.code} ({bundled.short_title})")
         new.clicked.connect(self._on_new_clicked)
+        other = QPushButton("Start a new study from another protocol file…")
+        other.clicked.connect(self._on_other_clicked)
         quit_button = QPushButton("Quit")
         quit_button.clicked.connect(self.reject)
-        for button in (demo, new, quit_button):
+        for button in (demo, new, other, quit_button):
             layout.addWidget(button)
 
     def _on_demo_clicked(self) -> None:
@@ -38,14 +47,11 @@ class FirstRunDialog(QDialog):
         self.accept()
 
     def _on_new_clicked(self) -> None:
-        bundled = protocol_mod.load()
-        use_bundled = ask.confirm(self, f"Use the bundled protocol {bundled.code} ({bundled.short_title})?\n\n"
-                                  "Choose 'Other file…' to load another study's protocol file.", yes="Use it")
-        if use_bundled:
-            self.choice = ("new", None)
-            self.accept()
-            return
-        name, _ = QFileDialog.getOpenFileName(self, "Protocol file", "", "Protocol files (*.toml)")
+        self.choice = ("new", None)
+        self.accept()
+
+    def _on_other_clicked(self) -> None:
+        name = choose_protocol_file(self)
         if not name:
             return
         try:

@@ -12,14 +12,14 @@ from pathlib import Path
 import pypdfium2
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPainter, QPixmap
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import (
     QDialog, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
 
 from coordinator.errors import CoordinatorError
 from coordinator.forms import printer as cups
-from coordinator.ui import ask
+from coordinator.ui import ask, printing
 from coordinator.ui.session import Session
 
 PREVIEW_DPI = 96
@@ -52,11 +52,6 @@ def iter_pages(pdf: bytes, dpi: float, limit: int | None = None):
 
 def page_images(pdf: bytes, dpi: float, limit: int | None = None) -> list[QImage]:
     return list(iter_pages(pdf, dpi, limit))
-
-
-def choose_printer(parent: QWidget | None, printer: QPrinter) -> bool:
-    """The system's print dialog (replaceable in tests, like ``ask``)."""
-    return QPrintDialog(printer, parent).exec() == QDialog.DialogCode.Accepted
 
 
 def choose_file(parent: QWidget | None, suggested: str) -> str:
@@ -115,7 +110,7 @@ class FormPreviewDialog(QDialog):
     def print_form(self) -> bool:
         qprinter = QPrinter(QPrinter.PrinterMode.HighResolution)
         qprinter.setDocName(self.windowTitle())
-        if not choose_printer(self, qprinter):
+        if not printing.choose_printer(self, qprinter):
             return False
         try:
             if qprinter.outputFormat() == QPrinter.OutputFormat.PdfFormat and qprinter.outputFileName():

@@ -14,7 +14,7 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QWidget
 
 from coordinator.dates import display, display_window
-from coordinator.ui.status import item_look, visit_look
+from coordinator.ui.status import item_look
 
 STYLE = ("<style>body{font-family:'DejaVu Sans',sans-serif;font-size:9pt} h2{margin:0} "
          "table{border-collapse:collapse;width:100%} th,td{border:1px solid #888;padding:3px;text-align:left}"
@@ -39,17 +39,22 @@ def print_html(parent: QWidget | None, title: str, html: str, printer: QPrinter 
     return True
 
 
-def due_list_html(study: str, day, rows) -> str:
-    lines = [f"<h2>Due list · {escape(display(day, weekday=True))}</h2><p>Study {escape(study)} · {len(rows)} rows</p>",
-             "<table><tr><th>Status</th><th>Subject</th><th>Initials</th><th>Visit</th><th>Target</th><th>Window</th><th>When</th>"
-             "<th>Checklist</th><th>Done</th></tr>"]
-    for r in rows:
-        look = visit_look(r.section)
-        lines.append(f"<tr><td>{look.symbol} {escape(look.word)}</td><td>{escape(r.subject)}</td><td>{escape(r.initials)}</td><td>{escape(r.visit)}</td>"
-                     f"<td>{escape(display(r.target, weekday=True))}</td><td>{escape(r.window)}</td>"
-                     f"<td>{escape(r.when)}</td><td>{escape(r.progress)}</td><td>☐</td></tr>")
+def rows_html(title: str, study: str, columns, rows, count: str, box: str = "") -> str:
+    """A printed list: the screen's own columns (their titles and texts), and optionally a last
+    column of boxes to tick on paper."""
+    head = "".join(f"<th>{escape(c.title)}</th>" for c in columns) + (f"<th>{escape(box)}</th>" if box else "")
+    lines = [f"<h2>{escape(title)}</h2><p>Study {escape(study)} · {escape(count)}</p>", f"<table><tr>{head}</tr>"]
+    for row in rows:
+        cells = "".join(f"<td>{escape(c.text(row))}</td>" for c in columns) + ("<td>☐</td>" if box else "")
+        lines.append(f"<tr>{cells}</tr>")
     lines.append("</table>")
     return "".join(lines)
+
+
+def due_list_html(study: str, day, rows) -> str:
+    from coordinator.ui.due_table import DueTableModel
+    return rows_html(f"Due list · {display(day, weekday=True)}", study, DueTableModel.columns, rows, f"{len(rows)} rows",
+                     box="Done")
 
 
 def checklist_html(study: str, subject, visit, items) -> str:
@@ -70,10 +75,5 @@ def checklist_html(study: str, subject, visit, items) -> str:
 
 def registry_html(study: str, day, subjects) -> str:
     from coordinator.ui.subject_table import SubjectTableModel
-    columns = SubjectTableModel.columns
-    lines = [f"<h2>Subjects · {escape(display(day, weekday=True))}</h2><p>Study {escape(study)} · {len(subjects)} subjects</p>",
-             "<table><tr>" + "".join(f"<th>{escape(c.title)}</th>" for c in columns) + "</tr>"]
-    for s in subjects:
-        lines.append("<tr>" + "".join(f"<td>{escape(c.text(s))}</td>" for c in columns) + "</tr>")
-    lines.append("</table>")
-    return "".join(lines)
+    return rows_html(f"Subjects · {display(day, weekday=True)}", study, SubjectTableModel.columns, subjects,
+                     f"{len(subjects)} subjects")

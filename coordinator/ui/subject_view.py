@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMenu, QPushButton, QSplitter, QTableView, QTabWidget, QVBoxLayout,
+    QHBoxLayout, QLabel, QMenu, QPushButton, QSplitter, QTabWidget, QVBoxLayout,
     QWidget,
 )
 
@@ -23,6 +23,7 @@ from coordinator.ui.history_table import HistoryTableModel
 from coordinator.ui.session import Session
 from coordinator.ui.subject_dialog import SubjectDialog
 from coordinator.ui.subject_table import STATUS_WORDS
+from coordinator.ui.table import list_view
 from coordinator.ui.timeline_widget import TimelineWidget
 from coordinator.ui.visit_table import VisitRow, VisitTableModel
 
@@ -36,6 +37,7 @@ class SubjectView(QWidget):
         self.subject = None
         self._active = False
         self._last_timeline = None
+        self._history_stale = True
         self._build_actions()
         self._build_ui()
         self._connect_signals()
@@ -104,21 +106,10 @@ class SubjectView(QWidget):
         layout.addWidget(self.timeline)
         self.splitter = QSplitter()
         self.visit_model = VisitTableModel(self)
-        self.visits = QTableView()
-        self.visits.setModel(self.visit_model)
-        self.visits.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.visits.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.visits.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.visits.verticalHeader().hide()
-        self.visits.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.visits = list_view(self.visit_model, sort_column=None)  # in date order, as the timeline
         self.checklist = ChecklistView(self.session)
         self.history_model = HistoryTableModel(self)
-        self.history = QTableView()
-        self.history.setModel(self.history_model)
-        self.history.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.history.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.history.verticalHeader().hide()
-        self.history.horizontalHeader().setStretchLastSection(True)
+        self.history = list_view(self.history_model, sort_column=None)  # newest first
         self.tabs = QTabWidget()
         self.tabs.addTab(self.checklist, "Visit checklist")
         self.tabs.addTab(self.history, "History (audit trail)")
@@ -134,12 +125,24 @@ class SubjectView(QWidget):
     def _connect_signals(self) -> None:
         self.visits.selectionModel().currentRowChanged.connect(self._on_visits_current_row_changed)
         self.timeline.visit_clicked.connect(self.select_visit)
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.timeline.zoom_changed.connect(settings.TIMELINE_ZOOM.set)
         self.checklist.missed_requested.connect(self._on_missed_requested)
         self.checklist.unscheduled_requested.connect(self._on_unscheduled_requested)
         self.session.changed.connect(self._on_session_changed)
         self.session.day_changed.connect(lambda _day: self.refresh())
         self.session.today_changed.connect(lambda _today: self.refresh())  # new defaults (the visit date)
+
+    def _load_history(self) -> None:
+        """The audit trail is read when its tab is shown, not on every tick."""
+        if self.subject_id and self._history_stale:
+            self.history_model.set_rows(sorted(self.service.audit(self.subject_id), key=lambda r: -r.seq))
+            self.history.resizeColumnsToContents()
+            self._history_stale = False
+
+    def _on_tabs_current_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.history:
+            self._load_history()
 
     def save_layout(self) -> None:
         settings.SUBJECT_SPLITTER.set(self.splitter.saveState())
@@ -174,8 +177,9 @@ class SubjectView(QWidget):
         self._show_header(timeline)
         self._last_timeline = timeline
         self.set_active(self._active)
-        self.history_model.set_rows(sorted(self.service.audit(self.subject_id), key=lambda r: -r.seq))
-        self.history.resizeColumnsToContents()
+        self._history_stale = True
+        if self.tabs.currentWidget() is self.history:
+            self._load_history()
         self.select_visit(keep)
 
     def _first_dose_to_come(self, timeline) -> list[TimelineVisit]:

@@ -125,12 +125,14 @@ class SearchProxy(QSortFilterProxyModel):
         return self.sourceModel().row(self.mapToSource(index))
 
 
-def list_view(proxy: SearchProxy, sort_column: int = 0) -> QTableView:
-    """A read-only list of rows: whole-row selection, sortable, sized from a sample of rows."""
+def list_view(model, sort_column: int | None = 0) -> QTableView:
+    """A read-only list of rows: whole-row selection, sized from a sample of rows; sortable by
+    any column unless ``sort_column`` is None (lists kept in the protocol's or the date order)."""
     table = QTableView()
-    table.setModel(proxy)
-    table.setSortingEnabled(True)
-    table.sortByColumn(sort_column, Qt.SortOrder.AscendingOrder)
+    table.setModel(model)
+    if sort_column is not None:
+        table.setSortingEnabled(True)
+        table.sortByColumn(sort_column, Qt.SortOrder.AscendingOrder)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -58,7 +58,7 @@ def test_first_run_offers_the_demo_or_a_new_study(tmp_path, qtbot):
     assert dialog.choice == ("demo", None)
     dialog = FirstRunDialog(tmp_path / "none.db")
     qtbot.addWidget(dialog)
-    dialog._on_new_clicked()  # the test's ask.confirm answers yes: the bundled protocol
+    dialog._on_new_clicked()  # the bundled protocol
     assert dialog.choice == ("new", None)
 
 
@@ -87,3 +87,20 @@ def test_the_command_line_never_loads_qt(module):
     code = f"import sys, {module}; print('PySide6' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_first_run_checks_another_protocol_file_before_anything_is_made(tmp_path, qtbot, monkeypatch, answers):
+    from coordinator import protocol as protocol_mod
+    from coordinator.ui import first_run_dialog
+    broken = tmp_path / "broken.toml"
+    broken.write_text("format = 'coordinator-protocol/1'\ncode = 'X'\n", encoding="utf-8")
+    good = tmp_path / "other.toml"
+    good.write_text(protocol_mod.BUNDLED.read_text(encoding="utf-8"), encoding="utf-8")
+    dialog = FirstRunDialog(tmp_path / "none.db")
+    qtbot.addWidget(dialog)
+    monkeypatch.setattr(first_run_dialog, "choose_protocol_file", lambda _parent: str(broken))
+    dialog._on_other_clicked()
+    assert dialog.choice is None and "cannot be used" in answers.errors[-1]
+    monkeypatch.setattr(first_run_dialog, "choose_protocol_file", lambda _parent: str(good))
+    dialog._on_other_clicked()
+    assert dialog.choice == ("new", good)

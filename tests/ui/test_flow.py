@@ -141,6 +141,12 @@ def test_a_correction_asks_for_its_reason(window, session, answers):
     dialog.accept()
     assert service.subject("101-050").last_dose == dt.date(2025, 6, 2)
     assert any(r.reason == "typo: the diary says 2 June" for r in service.audit("101-050"))
+    # the subject's History tab shows it, read when the tab is opened
+    window.open_subject("101-050")
+    view = window.subject_view
+    assert view.history_model.rowCount() == 0
+    view.tabs.setCurrentWidget(view.history)
+    assert view.history_model.rows()[0].reason == "typo: the diary says 2 June"
 
 
 def test_a_changed_tick_asks_for_a_reason_and_cancel_keeps_it(window, session, answers):

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from PySide6.QtPrintSupport import QPrinter
 
-from coordinator.ui import form_preview
+from coordinator.ui import form_preview, printing
 from coordinator.ui.form_preview import FormPreviewDialog, page_images
 from helpers import TODAY, make_subject
 
@@ -35,7 +35,7 @@ def test_requisition_preview_save_and_print(window, session, shown, monkeypatch,
         printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
         printer.setOutputFileName(str(tmp_path / "printed.pdf"))
         return True
-    monkeypatch.setattr(form_preview, "choose_printer", to_file)
+    monkeypatch.setattr(printing, "choose_printer", to_file)
     assert dialog.print_form()
     assert (tmp_path / "printed.pdf").read_bytes() == dialog.pdf
     prints = [r.new for r in service.audit("101-050") if r.action == "print"]

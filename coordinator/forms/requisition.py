@@ -106,9 +106,10 @@ def _subject_block(subject: Subject, visit: PlannedVisit, day: dt.date) -> Table
          line("Sex ", bold(sex)), line("Birth date ", bold(display(subject.birth_date)))],
         [line(f"Name {_blank(subject.name)}"), line(f"MRN {_blank(subject.mrn)}"), "", ""],
         [line("Visit ", bold(visit.code), f" · {visit.label}"), "",
-         line(f"Target {display(visit.target, weekday=True)} (window {window})"), ""],
-        [line("Visit date ", bold(display(visit.date, weekday=True))) if visit.date else
-         line(f"Collection day {display(day, weekday=True)}"), "", "", ""],
+         line("Visit date ", bold(display(visit.date, weekday=True))) if visit.date else
+         line(f"Collection day {display(day, weekday=True)}"), ""],
+        # a line of its own: beside the visit, a window of two dates wrapped
+        [line(f"Target {display(visit.target, weekday=True)} (window {window})"), "", "", ""],
     ]
     table = Table(rows, colWidths=[WIDTH * 0.3, WIDTH * 0.22, WIDTH * 0.22, WIDTH * 0.26])
     table.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.8, GRID), ("SPAN", (0, 2), (1, 2)), ("SPAN", (2, 2), (3, 2)),

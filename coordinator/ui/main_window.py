@@ -85,7 +85,7 @@ class MainWindow(QMainWindow):
 
         self.status_db = QLabel()
         self.status_enrolled = QLabel()
-        self.status_user = QLabel(f"user {self.service.user}")
+        self.status_user = QLabel(f"·  user {self.service.user}")
         for label in (self.status_db, self.status_enrolled, self.status_user):
             self.statusBar().addWidget(label)
 
@@ -230,7 +230,7 @@ class MainWindow(QMainWindow):
     def _refresh_status(self) -> None:
         self.status_db.setText(f"{self.session.path.name}  ·  {self.session.path.parent}")
         self.status_db.setToolTip(str(self.session.path))
-        self.status_enrolled.setText(f"{self.service.enrolled_count()} of {self.service.protocol.enrollment_cap} enrolled")
+        self.status_enrolled.setText(f"·  {self.service.enrolled_count()} of {self.service.protocol.enrollment_cap} enrolled")
         self.today_button.setEnabled(self.session.day != self.service.today)
 
     # -- actions -----------------------------------------------------------------------------------------

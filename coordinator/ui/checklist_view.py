@@ -114,7 +114,7 @@ class ChecklistView(QWidget):
         clear.activated.connect(self.clear_selected)
 
     # -- showing -------------------------------------------------------------------------------------
-    def show_visit(self, subject_id: str | None, visit) -> None:
+    def show_visit(self, subject_id: str | None, visit, subject=None) -> None:
         """Show ``visit`` (a ``TimelineVisit``) of ``subject_id``; None clears the panel. Shown again
         after a save, the same visit keeps a date or notes typed but not yet saved."""
         key = (subject_id, visit.visit.code) if visit is not None else None
@@ -136,7 +136,7 @@ class ChecklistView(QWidget):
         flag = " <b>! out of window</b>" if v.out_of_window else ""
         self.title.setText(f"<h3>{v.code} · {v.label}</h3>Target {display(v.target, weekday=True)} · window {window} · "
                            f"<span style='color:{look.colour}'>{look.symbol} {look.word}</span>{flag}")
-        subject = self.service.subject(subject_id)
+        subject = subject if subject is not None and subject.id == subject_id else self.service.subject(subject_id)
         record = subject.visits.get(v.code)
         # a visit not yet recorded is recorded on the day it happens: today, whatever day is looked at
         filled = (v.date or self.service.today, record.notes if record else "")

@@ -274,7 +274,7 @@ class SubjectView(QWidget):
     def _show_visit(self, row: int) -> None:
         visit = self.visit_model.rows()[row].visit
         self.timeline.select_visit(visit.visit.code)
-        self.checklist.show_visit(self.subject_id, visit)
+        self.checklist.show_visit(self.subject_id, visit, self.subject)  # the subject the timeline just read
         self.tabs.setCurrentWidget(self.checklist)
 
     # -- actions ---------------------------------------------------------------------------------------------

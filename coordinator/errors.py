@@ -38,3 +38,11 @@ class StoreError(CoordinatorError):
 
 class CorrectionNeedsReason(InputError):
     """Changing or removing an already-recorded value without saying why (the audit trail keeps it)."""
+
+
+class AccessDenied(CoordinatorError):
+    """The person logged in (or nobody, where the database has accounts) may not do this."""
+
+
+class LogInFailed(CoordinatorError):
+    """A wrong name or password, a disabled account, or too many tries: the message says which it may say."""

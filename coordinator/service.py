@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import getpass
 import json
@@ -18,12 +19,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from coordinator import accounts as accounts_mod
 from coordinator import protocol as protocol_mod
 from coordinator import transfer
+from coordinator.accounts import Account
 from coordinator.checklist import ChecklistItem, Progress, ScreeningCheck, checklist_progress, screening_checks, visit_checklist
 from coordinator.dates import iso
+from coordinator.db.chain import ChainReport
 from coordinator.db.store import AuditRow, Store, Transaction
-from coordinator.errors import CoordinatorError, CorrectionNeedsReason, InputError, StoreError
+from coordinator.errors import AccessDenied, CoordinatorError, CorrectionNeedsReason, InputError, LogInFailed, StoreError
 from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord
 from coordinator.protocol import Protocol, VisitRef
 from coordinator.schedule import FIRST_DOSE, PlannedVisit, build_plan, first_dose_visit, current_cycle_day, latest_number, study_end, subject_status
@@ -37,6 +41,19 @@ ENGINE_VERSION = "1"
 
 # Fields that hold a plan, not a record: changing or clearing them is not a correction.
 PLANS = frozenset({"planned_c1d1"})
+
+
+def requires(permission: str):
+    """Check the permission (``accounts.PERMISSIONS``) before the method runs: the service, not
+    the GUI, decides who may do what. Every public method carries one (a test checks)."""
+    def decorate(method):
+        @functools.wraps(method)
+        def checked(self, *args, **kwargs):
+            self.require(permission)
+            return method(self, *args, **kwargs)
+        checked.permission = permission
+        return checked
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -113,23 +130,37 @@ class SubjectSummary:
     planned_c1d1: dt.date | None = None  # the first dose booked, while it is still to come
 
 
+@dataclass(frozen=True)
+class Signature:
+    visit: str
+    user: str
+    display_name: str
+    meaning: str
+    at: str  # UTC
+
+
 @dataclass
 class Service:
     store: Store
     protocol: Protocol
     user: str = field(default_factory=lambda: _os_user())
     today: dt.date = field(default_factory=dt.date.today)
+    account: Account | None = None  # who logged in; None: nobody (yet), or single-user mode
 
     # -- opening and creating ------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, user: str | None = None, today: dt.date | None = None) -> Service:
+    def open(cls, path: str | Path, user: str | None = None, today: dt.date | None = None,
+             account: Account | None = None) -> Service:
+        """Open a study database. Where it has accounts, nothing can be done before ``log_in``;
+        ``account``: a log-in this process already checked (a worker thread's second connection)."""
         store = Store(path)
         text = store.meta("protocol_text")
         if text is None:
             store.close()
             raise StoreError(f"{path} holds no protocol: it was not created by 'coordinator init'.")
         protocol = protocol_mod.loads(text, source=f"{store.meta('protocol_source')} (stored in {path})")
-        service = cls(store, protocol, user or _os_user(), today or dt.date.today())
+        service = cls(store, protocol, account.name if account else user or _os_user(), today or dt.date.today(),
+                      account)
         service._refresh_stale_plans()
         return service
 
@@ -168,13 +199,162 @@ class Service:
                 tx.save_plan(subject.id, build_plan(self.protocol, subject))
             tx.set_meta("plan_version", self._plan_version())
 
+    # -- who may do what -------------------------------------------------------------------
+    @property
+    def single_user(self) -> bool:
+        """No accounts in the database: everything allowed, the operating-system user audited."""
+        return self.account is None and not self.store.has_accounts()
+
+    def needs_log_in(self) -> bool:
+        return self.account is None and self.store.has_accounts()
+
+    def may(self, permission: str) -> bool:
+        if self.account is not None:
+            return self.account.may(permission)
+        return self.single_user
+
+    def require(self, permission: str) -> None:
+        if self.may(permission):
+            return
+        if self.account is None:
+            raise AccessDenied("This database has accounts: log in first (the command line takes --user NAME, "
+                               "and the password from the terminal or COORDINATOR_PASSWORD).")
+        raise AccessDenied(f"{self.account.name} ({self.account.role}) may not {accounts_mod.DOING[permission]}.")
+
+    def log_in(self, name: str, password: str) -> Account:
+        """Check a name and password. Every try is audited; after ``FREE_TRIES`` failures in a row
+        each further try must wait (2, 4, 8... s, up to 5 min), whatever the password."""
+        name = (name or "").strip()
+        account = self.store.account(name) if name else None
+        now = dt.datetime.now(dt.timezone.utc)
+        if account is not None:
+            wait = accounts_mod.wait_before_next_try(account, now)
+            if wait:
+                self._audit_log_in("login_refused", account.name, f"too many failed log-ins; {wait} s to wait")
+                raise LogInFailed(f"Too many failed log-ins for {account.name}: wait {wait} seconds, then try again.")
+        if account is None or not accounts_mod.password_matches(password, self.store.password_hash(account.name)):
+            # an unknown name is not written down: it may be a password typed in the wrong box
+            with self.store.write(account.name if account else "(unknown)", "login_failed") as tx:
+                tx.audit(None, "account", None, account.name if account else None,
+                         "no such account" if account is None else "wrong password")
+                if account is not None:
+                    tx.update_account(account.name, failed_logins=account.failed_logins + 1, last_failed_at=tx.at)
+            raise LogInFailed("Wrong user name or password.")
+        if not account.active:
+            self._audit_log_in("login_refused", account.name, "account disabled")
+            raise LogInFailed(f"The account {account.name} is disabled: ask an administrator.")
+        with self.store.write(account.name, "login") as tx:
+            tx.audit(None, "account", None, account.name)
+            tx.update_account(account.name, failed_logins=0, last_failed_at=None)
+        self.account = replace(account, failed_logins=0, last_failed_at=None)
+        self.user = account.name
+        return self.account
+
+    def confirm_password(self, password: str) -> None:
+        """The logged-in person gives their password again (unlocking the window, signing)."""
+        if self.account is None:
+            raise AccessDenied("Nobody is logged in.")
+        self.log_in(self.account.name, password)
+
+    def _audit_log_in(self, action: str, name: str, why: str) -> None:
+        with self.store.write(name, action) as tx:
+            tx.audit(None, "account", None, name, why)
+
+    # -- accounts --------------------------------------------------------------------------
+    def accounts(self) -> list[Account]:
+        self.require("accounts")
+        return self.store.accounts()
+
+    def add_account(self, name: str, role: str, password: str, display_name: str | None = None) -> Change:
+        """A new account. The first of a database must be an admin, and may be added without a
+        log-in (single-user mode ends with it, and this session continues as that admin)."""
+        first = not self.store.has_accounts()
+        if not first:
+            self.require("accounts")
+        name, display_name = (name or "").strip(), " ".join((display_name or name or "").split())
+        for field_name, problem in (("name", accounts_mod.check_name(name)), ("role", accounts_mod.check_role(role)),
+                                    ("password", accounts_mod.check_password(name, password))):
+            if problem:
+                raise InputError(None, field_name, problem)
+        if first and role != "admin":
+            raise InputError(None, "role", "the first account must be an admin (it manages the others): use --role admin")
+        if not display_name or len(display_name) > 80:
+            raise InputError(None, "display name", "must be 1 to 80 characters")
+        if self.store.account(name) is not None:
+            raise InputError(None, "name", f"an account named {self.store.account(name).name} already exists "
+                             "(names are never reused, even of disabled accounts)")
+        hashed = accounts_mod.hash_password(password)
+        with self.store.write(self.user, "account_add") as tx:
+            tx.add_account(name, display_name, role, hashed)
+            tx.audit(None, "account", None, f"{name} ({role}, {display_name})")
+        if first:
+            self.account = self.store.account(name)
+            self.user = name
+        return Change("account_add")
+
+    @requires("accounts")
+    def disable_account(self, name: str) -> Change:
+        account = self._account(name)
+        if not account.active:
+            raise InputError(None, "name", f"{account.name} is already disabled")
+        if account.role == "admin" and sum(a.role == "admin" and a.active for a in self.store.accounts()) == 1:
+            raise InputError(None, "name", f"{account.name} is the last active admin: add another admin first")
+        with self.store.write(self.user, "account_disable") as tx:
+            tx.update_account(account.name, disabled_at=tx.at)
+            tx.audit(None, "account", account.name, None, f"{account.name} disabled")
+        return Change("account_disable")
+
+    @requires("accounts")
+    def enable_account(self, name: str) -> Change:
+        account = self._account(name)
+        if account.active:
+            raise InputError(None, "name", f"{account.name} is not disabled")
+        with self.store.write(self.user, "account_enable") as tx:
+            tx.update_account(account.name, disabled_at=None, failed_logins=0, last_failed_at=None)
+            tx.audit(None, "account", None, account.name, f"{account.name} enabled")
+        return Change("account_enable")
+
+    def set_password(self, name: str, password: str) -> Change:
+        """An admin sets anyone's password; anyone logged in sets their own."""
+        account = self._account(name)
+        if not (self.account is not None and self.account.name == account.name):
+            self.require("accounts")
+        problem = accounts_mod.check_password(account.name, password)
+        if problem:
+            raise InputError(None, "password", problem)
+        hashed = accounts_mod.hash_password(password)
+        with self.store.write(self.user, "account_password") as tx:
+            tx.update_account(account.name, password_hash=hashed, failed_logins=0, last_failed_at=None)
+            tx.audit(None, "account", None, account.name, "password set")
+        return Change("account_password")
+
+    def _account(self, name: str) -> Account:
+        account = self.store.account((name or "").strip())
+        if account is None:
+            raise InputError(None, "name", f"there is no account named {name!r}")
+        return account
+
+    # -- the audit trail ----------------------------------------------------------------------
+    @requires("audit")
+    def verify_audit(self) -> ChainReport:
+        return self.store.verify_audit()
+
     # -- reads -----------------------------------------------------------------------
+    @requires("read")
     def subject(self, subject_id: str) -> Subject:
+        """The subject's facts; names and MRNs hidden from a role that may not see them."""
+        subject = self._subject(subject_id)
+        if not self.may("identity"):
+            subject = replace(subject, name=subject.name and accounts_mod.HIDDEN, mrn=subject.mrn and accounts_mod.HIDDEN)
+        return subject
+
+    def _subject(self, subject_id: str) -> Subject:
         subject = self.store.load_subject(subject_id)
         if subject is None:
             raise InputError(subject_id, "subject", "no such subject")
         return subject
 
+    @requires("read")
     def subjects(self, on: dt.date | None = None) -> list[SubjectSummary]:
         on = on or self.today
         summaries = []
@@ -188,6 +368,7 @@ class Service:
                 upcoming[0] if upcoming else None, subject.planned_c1d1 if status == "screening" else None))
         return summaries
 
+    @requires("read")
     def due(self, on: dt.date | None = None, days: int = 7) -> list[DueItem]:
         """Overdue (most days late first), due (window closing soonest first), then upcoming
         (window opening within ``days``, soonest first), read from the plan cache."""
@@ -200,6 +381,7 @@ class Service:
             raise InputError(None, "days", f"{days} days after {on.isoformat()} is past the end of the calendar") from None
         return self.store.due(on, horizon)
 
+    @requires("read")
     def timeline(self, subject_id: str, on: dt.date | None = None) -> Timeline:
         on = on or self.today
         subject = self.subject(subject_id)
@@ -207,6 +389,7 @@ class Service:
         return Timeline(subject, subject_status(self.protocol, subject, on, plan), current_cycle_day(plan, on),
                         [TimelineVisit(v, v.status(on)) for v in plan])
 
+    @requires("read")
     def checklist(self, subject_id: str, visit: str) -> Checklist:
         subject = self.subject(subject_id)
         ref = self._visit_ref(subject_id, visit)
@@ -217,6 +400,7 @@ class Service:
             raise InputError(subject_id, "visit", not_scheduled(self.protocol, visit))
         return Checklist(subject.id, visit, labels[visit], visit_checklist(self.protocol, subject, ref))
 
+    @requires("read")
     def planned_visit(self, subject_id: str, visit: str, on: dt.date | None = None,
                       subject: Subject | None = None) -> PlannedVisit:
         """One visit of the subject's plan; a screening subject's cycle 1 day 1, not planned until
@@ -231,10 +415,12 @@ class Service:
         raise InputError(subject_id, "visit", not_scheduled(self.protocol, visit))
 
     # -- forms (reportlab loads only when a form is made) ------------------------------------------
+    @requires("read")
     def site(self) -> str:
         """The site's name as the forms print it ('' until set)."""
         return self.store.meta("site_name") or ""
 
+    @requires("settings")
     def set_site(self, name: str) -> Change:
         name = " ".join(name.split())
         if not name or len(name) > 120:
@@ -244,6 +430,7 @@ class Service:
             tx.set_meta("site_name", name)
         return Change("set_site")
 
+    @requires("read")
     def collection_day(self, planned: PlannedVisit, on: dt.date | None = None) -> dt.date:
         """The day a visit's samples are taken, for its accession id: its recorded date; else
         ``on`` when given (printing ahead for a day); else today inside the window, or the
@@ -261,6 +448,7 @@ class Service:
                              "it has no requisition")
         return planned
 
+    @requires("print")
     def requisition_pdf(self, subject_id: str, visit: str, on: dt.date | None = None) -> bytes:
         """The visit's lab requisition (one page per destination); ``on``: the collection day
         when the visit has no recorded date (see ``collection_day``)."""
@@ -269,10 +457,12 @@ class Service:
         return requisition_pdf(self.protocol, self.subject(subject_id), planned, self.collection_day(planned, on),
                                self.site(), printed=self.today)
 
+    @requires("print")
     def dosing_pdf(self, subject_id: str, cycle: int) -> bytes:
         from coordinator.forms.dosing import dosing_pdf
         return dosing_pdf(self.protocol, self.subject(subject_id), cycle, self.today)
 
+    @requires("read")
     def day_packet(self, on: dt.date | None = None) -> list[tuple[str, str]]:
         """The visits of the day's packet, in dashboard order: those whose target is the day,
         whose window closes that day, or overdue by at most ``PACKET_OVERDUE_DAYS`` (older ones
@@ -286,6 +476,7 @@ class Service:
                                  self.protocol, s, on, self.store.plan(s.id)) == "screening")
         return visits + [(subject_id, FIRST_DOSE) for subject_id in first_doses]
 
+    @requires("print")
     def day_packet_pdf(self, on: dt.date | None = None, progress=None) -> bytes:
         """One PDF: each packet visit's requisition, and the dosing form of each cycle's day 1
         (counted from the day itself when day 1 is not recorded yet: it happens that day).
@@ -320,12 +511,14 @@ class Service:
             progress(total, total)
         return pdf
 
+    @requires("print")
     def record_print(self, what: str, subject_id: str | None = None) -> Change:
         """Who printed (or saved) which form, when: one audit row."""
         with self.store.write(self.user, "print") as tx:
             tx.audit(subject_id, "print", None, what)
         return Change("print")
 
+    @requires("read")
     def progress(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Progress]:
         """Checklist progress of many (subject id, visit code) pairs at once, as ``Checklist.progress``
         gives it for one; each subject is read once. Pairs that ``checklist`` would refuse (no such
@@ -342,9 +535,11 @@ class Service:
             out[(sid, visit)] = checklist_progress(visit_checklist(self.protocol, subject, ref))
         return out
 
+    @requires("read")
     def screening_checks(self, subject_id: str) -> list[ScreeningCheck]:
         return screening_checks(self.protocol, self.subject(subject_id))
 
+    @requires("read")
     def screening_expiries(self, on: dt.date | None = None) -> list[ScreeningExpiry]:
         """Screening results that will not support a subject's planned cycle 1 day 1 (expired by
         then, or too recent), for subjects awaiting the first dose on ``on`` (no cycle 1 day 1,
@@ -364,20 +559,51 @@ class Service:
         out.sort(key=lambda e: (e.valid_until, e.subject))
         return out
 
+    @requires("read")
     def initials(self) -> dict[str, str]:
         """Each subject's initials by id (the dashboard shows them beside the id)."""
         return self.store.initials()
 
+    @requires("read")
     def enrolled_count(self) -> int:
         return self.store.count_started()
 
+    @requires("audit")
     def audit(self, subject_id: str | None = None) -> list[AuditRow]:
-        return self.store.audit_rows(subject_id)
+        """The audit trail (a subject's rows, or all), oldest first; names and MRNs hidden from a
+        role that may not see them."""
+        rows = self.store.audit_rows(subject_id)
+        return rows if self.may("identity") else [_hide_identity(row) for row in rows]
+
+    @requires("read")
+    def signatures(self, subject_id: str) -> list[Signature]:
+        return [Signature(*row) for row in self.store.signatures(subject_id)]
+
+    @requires("sign")
+    def sign_visit(self, subject_id: str, visit: str, password: str, meaning: str = "reviewed and approved") -> Change:
+        """An investigator's electronic signature on a recorded visit: their password again (the
+        signature's second component, 21 CFR 11.200), then the sign-off with its meaning and time."""
+        if self.account is None:
+            raise AccessDenied("A signature names a person: add accounts ('coordinator user add') to sign off visits.")
+        self._visit_ref(subject_id, visit)
+        record = self._subject(subject_id).visits.get(visit)
+        if record is None:
+            raise InputError(subject_id, "visit", f"{visit} is not recorded yet: there is nothing to sign")
+        meaning = " ".join((meaning or "").split())
+        if not meaning or len(meaning) > 120:
+            raise InputError(subject_id, "meaning", "must be 1 to 120 characters")
+        self.confirm_password(password)
+        with self.store.write(self.user, "sign") as tx:
+            tx.add_signature(subject_id, visit, self.account, meaning)
+            tx.audit(subject_id, f"signature.{visit}", None, f"{self.account.display_name} ({self.account.name}): {meaning}")
+        return Change("sign", (subject_id,))
 
     # -- writes: subjects --------------------------------------------------------------
+    @requires("subjects")
     def add_subject(self, subject: Subject) -> Change:
         return self.import_subjects([subject], action="add_subject")
 
+    @requires("subjects")
     def edit_subject(self, subject_id: str, reason: str | None = None, **fields) -> Change:
         """Change demographic fields (initials, sex, birth_date, consent_date, childbearing_potential, name, mrn)
         or the planned cycle 1 day 1 (planned_c1d1: a plan, so changing or clearing it needs no reason)."""
@@ -388,27 +614,33 @@ class Service:
                 raise InputError(subject_id, key, "cannot be edited here")
         return self._update(subject_id, "edit_subject", reason, lambda s: replace(s, **fields))
 
+    @requires("subjects")
     def enroll(self, subject_id: str, c1d1: dt.date, reason: str | None = None) -> Change:
         """Record (or move) cycle 1 day 1, the first dose. The enrollment cap applies."""
         return self._update(subject_id, "enroll", reason, lambda s: replace(s, c1d1=c1d1))
 
+    @requires("subjects")
     def screen_fail(self, subject_id: str, date: dt.date, why: str, reason: str | None = None) -> Change:
         return self._update(subject_id, "screen_failure", reason,
                             lambda s: replace(s, screen_failure_date=date, screen_failure_reason=why))
 
+    @requires("subjects")
     def end_treatment(self, subject_id: str, last_dose: dt.date, why: str, reason: str | None = None) -> Change:
         return self._update(subject_id, "end_treatment", reason,
                             lambda s: replace(s, last_dose=last_dose, end_of_treatment_reason=why))
 
+    @requires("subjects")
     def record_event(self, subject_id: str, kind: str, date: dt.date, reason: str | None = None) -> Change:
         if kind not in self.protocol.events:
             raise InputError(subject_id, "event", f"{kind!r} must be one of: {', '.join(self.protocol.events)}")
         return self._update(subject_id, f"event_{kind}", reason, lambda s: replace(s, events={**s.events, kind: date}))
 
+    @requires("subjects")
     def set_steroid(self, subject_id: str, drug: str, dose_mg: float, days: list[int], reason: str | None = None) -> Change:
         return self._update(subject_id, "set_steroid", reason,
                             lambda s: replace(s, steroid=Steroid(drug, dose_mg, tuple(days))))
 
+    @requires("subjects")
     def change_dose(self, subject_id: str, drug: str, level: int, from_cycle: int, reason: str | None = None) -> Change:
         def apply(s: Subject) -> Subject:
             kept = tuple(c for c in s.dose_changes if (c.drug, c.from_cycle) != (drug, from_cycle))
@@ -417,6 +649,7 @@ class Service:
         return self._update(subject_id, "dose_change", reason, apply)
 
     # -- writes: visits and procedures -------------------------------------------------------
+    @requires("subjects")
     def record_visit(self, subject_id: str, visit: str, date: dt.date, notes: str = "", reason: str | None = None) -> Change:
         self._visit_ref(subject_id, visit)
         if visit == FIRST_DOSE:
@@ -424,6 +657,7 @@ class Service:
         return self._update(subject_id, "record_visit", reason, lambda s: replace(
             s, visits={**s.visits, visit: VisitRecord(visit, date, False, "", notes)}))
 
+    @requires("subjects")
     def miss_visit(self, subject_id: str, visit: str, why: str, reason: str | None = None) -> Change:
         ref = self._visit_ref(subject_id, visit)
         if ref.kind == "cycle" and ref.cycle == 1 and ref.day == 1:
@@ -431,6 +665,7 @@ class Service:
         return self._update(subject_id, "miss_visit", reason, lambda s: replace(
             s, visits={**s.visits, visit: VisitRecord(visit, None, True, why)}))
 
+    @requires("subjects")
     def add_unscheduled(self, subject_id: str, date: dt.date, notes: str = "") -> tuple[Change, str]:
         """Record the next unscheduled visit (UNS1, UNS2, ...); returns its code. The number is
         taken inside the write transaction, so two at once cannot get the same one."""
@@ -443,6 +678,7 @@ class Service:
         change = self._update(subject_id, "unscheduled_visit", None, apply)
         return change, codes[-1]
 
+    @requires("subjects")
     def tick(self, subject_id: str, visit: str, procedure: str, status: str = "done",
              date: dt.date | None = None, why: str = "", reason: str | None = None) -> Change:
         """Mark a checklist item done / not_done (with why) / not_applicable, or ``requested``."""
@@ -452,9 +688,11 @@ class Service:
         return self._update(subject_id, "tick", reason, lambda s: replace(
             s, procedures={**s.procedures, (visit, procedure): record}))
 
+    @requires("subjects")
     def request(self, subject_id: str, visit: str, procedure: str) -> Change:
         return self.tick(subject_id, visit, procedure, status="requested")
 
+    @requires("subjects")
     def clear_tick(self, subject_id: str, visit: str, procedure: str, reason: str | None = None) -> Change:
         """Take back a tick made on the wrong item: the item is to do again. Removing a recorded
         tick is a correction, so it needs a reason (the audit trail keeps the old value)."""
@@ -467,6 +705,7 @@ class Service:
         return self._update(subject_id, "clear_tick", reason, apply)
 
     # -- import / export ------------------------------------------------------------------------
+    @requires("import")
     def import_file(self, path: str | Path) -> Change:
         """All or nothing: every subject is checked before anything is written."""
         try:
@@ -481,6 +720,7 @@ class Service:
             subjects = transfer.subjects_from_document(document)
             return self.import_subjects(subjects, source=Path(path).name)
 
+    @requires("import")
     def import_subjects(self, subjects: list[Subject], source: str = "import", action: str = "import") -> Change:
         """Add new subjects, all or nothing: each is checked, and the cap counted, inside the
         write transaction, so a concurrent writer cannot slip in between check and save."""
@@ -499,10 +739,12 @@ class Service:
                 tx.audit(None, "import", None, f"{len(subjects)} subjects from {source}")
         return Change(action, tuple(s.id for s in subjects))
 
+    @requires("export")
     def export_document(self) -> dict:
         return {"format": transfer.FORMAT, "study": self.protocol.code,
                 "subjects": [transfer.subject_to_json(s) for s in self.store.load_subjects()]}
 
+    @requires("export")
     def export_file(self, path: str | Path) -> int:
         document = self.export_document()
         target = Path(path)
@@ -537,7 +779,7 @@ class Service:
     def _update(self, subject_id: str, action: str, reason: str | None, apply) -> Change:
         """Change one subject's facts: load, apply, check and save in one write transaction."""
         with self.store.write(self.user, action) as tx:
-            old = self.subject(subject_id)
+            old = self._subject(subject_id)
             try:
                 new = apply(old)
             except TypeError as exc:  # an unknown field name reached replace()
@@ -599,6 +841,23 @@ def _pre_dose_day_1(subject: Subject, visit: str) -> bool:
     """Cycle 1 day 1's pre-dose checklist, open before the first dose is recorded (and so before
     the visit is in the plan)."""
     return visit == FIRST_DOSE and awaiting_first_dose(subject)
+
+
+def _hide_identity(row: AuditRow) -> AuditRow:
+    """The row with names and MRNs replaced by ``accounts.HIDDEN``."""
+    def hide(value: str | None, field_name: str | None) -> str | None:
+        if value is None:
+            return None
+        if field_name in ("name", "mrn"):
+            return accounts_mod.HIDDEN
+        if field_name == "subject" and value.startswith("{"):
+            facts = json.loads(value)
+            for key in ("name", "mrn"):
+                if facts.get(key) is not None:
+                    facts[key] = accounts_mod.HIDDEN
+            return json.dumps(facts, sort_keys=True, separators=(",", ":"))
+        return value
+    return replace(row, old=hide(row.old, row.field), new=hide(row.new, row.field))
 
 
 def _show(value) -> str:

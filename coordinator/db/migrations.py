@@ -1,7 +1,13 @@
 """Numbered schema migrations. Each runs once, in order, in one transaction, and is
-recorded in ``schema_migrations``. Never edit a released migration: add a new one."""
+recorded in ``schema_migrations``. Never edit a released migration: add a new one.
+A step is an SQL statement, or a function given the connection (for data that SQL alone cannot
+compute, such as the audit trail's hashes)."""
 
-MIGRATIONS: list[tuple[int, str, list[str]]] = [
+from typing import Callable
+
+from coordinator.db import chain
+
+MIGRATIONS: list[tuple[int, str, list[str | Callable]]] = [
     (1, "facts, audit trail and plan cache", [
         """CREATE TABLE meta (
             key TEXT PRIMARY KEY,
@@ -103,5 +109,45 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         # The screening-expiry list reads only subjects awaiting their first dose with a date booked.
         """CREATE INDEX subjects_awaiting_planned ON subjects(planned_c1d1)
            WHERE planned_c1d1 IS NOT NULL AND c1d1 IS NULL AND screen_failure_date IS NULL""",
+    ]),
+    (3, "audit hash chain, accounts, signatures", [
+        "ALTER TABLE audit ADD COLUMN hash TEXT",
+        chain.seal_existing,
+        # every row written from now on carries its hash (chain.row_hash); the app computes it
+        """CREATE TRIGGER audit_needs_hash BEFORE INSERT ON audit WHEN NEW.hash IS NULL OR length(NEW.hash) != 64
+           BEGIN SELECT RAISE(ABORT, 'an audit row needs its hash'); END""",
+        # Accounts are never deleted (disabled instead), so an id or a name is never reused and
+        # every audit row's user stays someone.
+        """CREATE TABLE users (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            display_name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'coordinator', 'investigator', 'monitor')),
+            password_hash TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            disabled_at TEXT,
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            last_failed_at TEXT
+        )""",
+        """CREATE TRIGGER users_no_delete BEFORE DELETE ON users
+           BEGIN SELECT RAISE(ABORT, 'accounts are disabled, never deleted'); END""",
+        """CREATE TRIGGER users_keep_identity BEFORE UPDATE OF id, name ON users
+           WHEN NEW.id IS NOT OLD.id OR NEW.name IS NOT OLD.name
+           BEGIN SELECT RAISE(ABORT, 'an account keeps its id and name'); END""",
+        # An investigator's sign-off of a visit's record (the audit trail holds it too).
+        """CREATE TABLE signatures (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            subject_id TEXT NOT NULL REFERENCES subjects(id),
+            visit TEXT NOT NULL,
+            user TEXT NOT NULL,
+            display_name TEXT NOT NULL,
+            meaning TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX signatures_subject ON signatures(subject_id, visit)",
+        """CREATE TRIGGER signatures_no_update BEFORE UPDATE ON signatures
+           BEGIN SELECT RAISE(ABORT, 'a signature cannot be changed'); END""",
+        """CREATE TRIGGER signatures_no_delete BEFORE DELETE ON signatures
+           BEGIN SELECT RAISE(ABORT, 'a signature cannot be deleted'); END""",
     ]),
 ]

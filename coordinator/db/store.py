@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 
+from coordinator.accounts import Account
 from coordinator.dates import iso
+from coordinator.db import chain
 from coordinator.db.migrations import MIGRATIONS
 from coordinator.errors import StoreError
 from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord
@@ -46,6 +48,11 @@ class AuditRow:
     reason: str | None
 
 
+def utc_now() -> str:
+    """Time stamps are UTC, to the microsecond, marked Z: unambiguous whatever the workstation's zone."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 class Transaction:
     """One user action in progress: facts, audit rows and plan rows, committed together."""
 
@@ -53,14 +60,19 @@ class Transaction:
         self.db = db
         self.user = user
         self.action = action
-        self.at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        self.at = utc_now()
+        self._next: tuple[int, str] | None = None  # the chain's next sequence number and previous hash
 
     def audit(self, subject_id: str | None, field: str | None, old, new, reason: str | None = None,
               action: str | None = None) -> None:
-        self.db.execute(
-            "INSERT INTO audit (at, user, action, subject_id, field, old, new, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (self.at, self.user, action or self.action, subject_id, field, _text(old), _text(new), reason or None),
-        )
+        """One audit row, chained to the one before it (``chain.row_hash``)."""
+        seq, previous = self._next or chain.next_row(self.db.conn)
+        row = (seq, self.at, self.user, action or self.action, subject_id, field, _text(old), _text(new), reason or None)
+        digest = chain.row_hash(previous, row)
+        self.db.conn.execute(
+            "INSERT INTO audit (seq, at, user, action, subject_id, field, old, new, reason, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row + (digest,))
+        self._next = (seq + 1, digest)
 
     def save_subject(self, subject: Subject) -> None:
         """Write every fact of ``subject``, replacing what was stored for it."""
@@ -89,6 +101,19 @@ class Transaction:
 
     def set_meta(self, key: str, value: str) -> None:
         self.db["meta"].insert({"key": key, "value": value}, replace=True)
+
+    def add_account(self, name: str, display_name: str, role: str, password_hash: str) -> None:
+        self.db.conn.execute("INSERT INTO users (name, display_name, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                             (name, display_name, role, password_hash, self.at))
+
+    def update_account(self, name: str, **fields) -> None:
+        """Set columns of one account (never its id or name: the database refuses)."""
+        assignments = ", ".join(f"{column} = ?" for column in fields)
+        self.db.conn.execute(f"UPDATE users SET {assignments} WHERE name = ?", (*fields.values(), name))
+
+    def add_signature(self, subject_id: str, visit: str, account: Account, meaning: str) -> None:
+        self.db.conn.execute("INSERT INTO signatures (subject_id, visit, user, display_name, meaning, at) VALUES (?, ?, ?, ?, ?, ?)",
+                             (subject_id, visit, account.name, account.display_name, meaning, self.at))
 
 
 class Store:
@@ -195,7 +220,10 @@ class Store:
                 continue
             with self._migrating():
                 for statement in statements:
-                    self.conn.execute(statement)
+                    if callable(statement):
+                        statement(self.conn)
+                    else:
+                        self.conn.execute(statement)
                 self.conn.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (version, name, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")),
@@ -356,12 +384,42 @@ class Store:
                                   i.target, i.subject, i.visit))
         return items
 
+    # -- accounts and the audit chain ----------------------------------------------------------
+    def has_accounts(self) -> bool:
+        with self._translating("read"):
+            return self.conn.execute("SELECT EXISTS (SELECT 1 FROM users)").fetchone()[0] == 1
+
+    def accounts(self) -> list[Account]:
+        with self._translating("read"):
+            return [Account(*row) for row in self.conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM users ORDER BY id")]
+
+    def account(self, name: str) -> Account | None:
+        """The account of this name, whatever its case (names are unique without regard to case)."""
+        with self._translating("read"):
+            row = self.conn.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM users WHERE name = ?", (name,)).fetchone()
+        return Account(*row) if row else None
+
+    def password_hash(self, name: str) -> str | None:
+        row = self.conn.execute("SELECT password_hash FROM users WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def signatures(self, subject_id: str) -> list[tuple[str, str, str, str, str]]:
+        """(visit, user, display name, meaning, at) of every sign-off of the subject's visits, oldest first."""
+        with self._translating("read"):
+            return self.conn.execute("SELECT visit, user, display_name, meaning, at FROM signatures"
+                                     " WHERE subject_id = ? ORDER BY seq", (subject_id,)).fetchall()
+
+    def verify_audit(self) -> chain.ChainReport:
+        with self._translating("read"):
+            return chain.verify(self.conn)
+
     def audit_rows(self, subject_id: str | None = None) -> list[AuditRow]:
         where, params = ("WHERE subject_id = ?", (subject_id,)) if subject_id else ("", ())
         rows = self.conn.execute(f"SELECT seq, at, user, action, subject_id, field, old, new, reason FROM audit {where} ORDER BY seq", params)
         return [AuditRow(*row) for row in rows]
 
 
+_ACCOUNT_COLUMNS = "id, name, display_name, role, created_at, disabled_at, failed_logins, last_failed_at"
 _PLAN_COLUMNS = "subject_id, visit, label, kind, cycle, day, target, window_start, window_end, date, missed, cancelled_from"
 
 

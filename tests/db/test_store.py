@@ -17,8 +17,8 @@ def test_pragmas_and_migrations(service):
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-    assert service.store.schema_version() == 2
-    assert [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2]
+    assert service.store.schema_version() == 3
+    assert [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2, 3]
     assert "planned_c1d1" in db["subjects"].columns_dict
 
 
@@ -30,13 +30,20 @@ def test_a_version_1_database_upgrades_on_open(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:1])
     row = store._subject_row
     monkeypatch.setattr(store, "_subject_row", lambda s: {k: v for k, v in row(s).items() if k != "planned_c1d1"})
+
+    def old_audit(tx, subject_id, field, old, new, reason=None, action=None):  # no hash chain yet
+        tx.db.execute("INSERT INTO audit (at, user, action, subject_id, field, old, new, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      (tx.at, tx.user, action or tx.action, subject_id, field, store._text(old), store._text(new), reason))
+    monkeypatch.setattr(store.Transaction, "audit", old_audit)
+    monkeypatch.setattr(store.Store, "has_accounts", lambda self: False)
     old = Service.create(path, user="tester", today=TODAY)
     old.add_subject(make_subject(consent="2025-02-10"))
     assert old.store.schema_version() == 1 and "planned_c1d1" not in old.store.db["subjects"].columns_dict
     old.close()
     monkeypatch.undo()
     svc = Service.open(path, user="tester", today=TODAY)
-    assert svc.store.schema_version() == 2
+    assert svc.store.schema_version() == 3
+    assert svc.verify_audit().ok and svc.verify_audit().rows == 2  # init and add_subject: the old rows were sealed into the chain
     assert svc.subject("101-001").planned_c1d1 is None
     svc.edit_subject("101-001", planned_c1d1=d("2025-03-03"))
     assert svc.subject("101-001").planned_c1d1 == d("2025-03-03")

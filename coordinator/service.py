@@ -575,6 +575,13 @@ class Service:
         rows = self.store.audit_rows(subject_id)
         return rows if self.may("identity") else [_hide_identity(row) for row in rows]
 
+    @requires("audit")
+    def record_export(self, what: str) -> Change:
+        """An export made outside the service (the GUI's CSV of the audit trail): one audit row."""
+        with self.store.write(self.user, "export") as tx:
+            tx.audit(None, "export", None, what)
+        return Change("export")
+
     @requires("read")
     def signatures(self, subject_id: str) -> list[Signature]:
         return [Signature(*row) for row in self.store.signatures(subject_id)]

@@ -72,7 +72,7 @@ class Session(QObject):
         Results come back through a queue that a GUI-thread timer drains: the worker never
         touches a Qt object, so no signal has to cross threads and a screen closed meanwhile
         is simply skipped."""
-        args = (self.path, self.service.user, self.service.today)
+        args = (self.path, self.service.user, self.service.today, self.service.account)
         self._pending += 1
         self._results_timer.start()
         self._pool.submit(_read, args, read, _if_alive(owner, done), _if_alive(owner, failed), self._results)
@@ -118,9 +118,9 @@ def _if_alive(owner: QObject, callback):
 
 
 def _read(args, read, done, failed, results: queue.SimpleQueue) -> None:
-    path, user, today = args
+    path, user, today, account = args
     try:
-        service = Service.open(path, user=user, today=today)
+        service = Service.open(path, user=user, today=today, account=account)  # the log-in this window checked
         try:
             result = read(service)
         finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import getpass
 import json
 import os
 import sys
@@ -17,7 +18,7 @@ from pathlib import Path
 from coordinator import __version__
 from coordinator import protocol as protocol_mod
 from coordinator.dates import display, display_window, parse_iso
-from coordinator.errors import CoordinatorError, InputError
+from coordinator.errors import AccessDenied, CoordinatorError, InputError
 from coordinator.model import Subject
 from coordinator.service import Service
 
@@ -122,7 +123,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="coordinator", description="Visit schedules, checklists and forms for a clinical trial site.")
     p.add_argument("--db", type=Path, help="database file (default: $COORDINATOR_DB or the per-user data folder)")
-    p.add_argument("--user", help="who is acting (default: the operating-system user)")
+    p.add_argument("--user", help="the account to log in as, where the database has accounts (default: $COORDINATOR_USER); "
+                   "without accounts, the name the audit trail records (default: the operating-system user)")
     p.add_argument("--version", action="version", version=f"coordinator {__version__}")
     p.set_defaults(run=cmd_open)
     sub = p.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
@@ -252,9 +254,37 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("level", type=int)
     c.add_argument("--from-cycle", type=int, required=True)
     c.add_argument("--reason", help=reason_help)
-    c = command("audit", cmd_audit, "list the audit trail")
+    c = command("audit", cmd_audit, "list the audit trail, or check its hash chain ('audit verify')")
+    c.add_argument("verify", nargs="?", choices=["verify"],
+                   help="check every row against the hash chain; exits 1 and says where it breaks")
     c.add_argument("--subject")
     c.add_argument("--json", action="store_true")
+    c = command("sign", cmd_sign, "sign off a recorded visit (investigators; asks for the password again)")
+    c.add_argument("subject")
+    c.add_argument("visit")
+    c.add_argument("--meaning", default="reviewed and approved", help="what the signature means (default: %(default)s)")
+
+    c = command("user", None, "manage accounts: the first one added is an admin, and from then on every command "
+                "needs --user and a password")
+    users = c.add_subparsers(title="actions", metavar="ACTION", parser_class=_Parser, required=True)
+    u = users.add_parser("add", help="add an account (its password from the terminal, or $COORDINATOR_NEW_PASSWORD)")
+    u.set_defaults(run=cmd_user_add)
+    u.add_argument("name")
+    u.add_argument("--role", choices=["admin", "coordinator", "investigator", "monitor"],
+                   help="what the account may do (the first account is an admin)")
+    u.add_argument("--display-name", help="the person's name as shown and printed on signatures (default: NAME)")
+    u = users.add_parser("list", help="every account, disabled ones too")
+    u.set_defaults(run=cmd_user_list)
+    u.add_argument("--json", action="store_true")
+    u = users.add_parser("disable", help="disable an account (accounts are never deleted, names never reused)")
+    u.set_defaults(run=cmd_user_disable)
+    u.add_argument("name")
+    u = users.add_parser("enable", help="enable a disabled account again")
+    u.set_defaults(run=cmd_user_enable)
+    u.add_argument("name")
+    u = users.add_parser("password", help="set an account's password (admins: anyone's; everyone: their own)")
+    u.set_defaults(run=cmd_user_password)
+    u.add_argument("name")
 
     c = command("print", None, "make a form as a PDF file: a lab requisition, a dosing form, or the day's packet")
     forms = c.add_subparsers(title="forms", metavar="FORM", parser_class=_Parser, required=True)
@@ -285,7 +315,28 @@ def _db_path(args) -> Path:
 
 
 def _open(args) -> Service:
-    return Service.open(_db_path(args), user=args.user)
+    """The study database, logged in where it has accounts: ``--user`` (or $COORDINATOR_USER) and
+    the password from the terminal, or from $COORDINATOR_PASSWORD when there is no terminal."""
+    service = Service.open(_db_path(args), user=args.user)
+    if service.needs_log_in():
+        name = args.user or os.environ.get("COORDINATOR_USER")
+        if not name:
+            service.close()
+            raise AccessDenied("This database has accounts: give --user NAME (or set COORDINATOR_USER).")
+        service.log_in(name, _password(f"Password for {name}: ", "COORDINATOR_PASSWORD"))
+    return service
+
+
+def _password(prompt: str, variable: str, twice: bool = False) -> str:
+    """A password from the terminal (not echoed), or from ``variable`` when there is no terminal."""
+    if sys.stdin.isatty():
+        password = getpass.getpass(prompt)
+        if twice and getpass.getpass("Again, to be sure: ") != password:
+            raise InputError(None, "password", "the two passwords differ; nothing was changed")
+        return password
+    if variable in os.environ:
+        return os.environ[variable]
+    raise AccessDenied(f"No terminal to ask for the password: set {variable}.")
 
 
 def _print_json(value) -> None:
@@ -318,7 +369,7 @@ def cmd_open(args) -> int:
     print("No display here (neither DISPLAY nor WAYLAND_DISPLAY is set), so the window cannot open. "
           "Today's due list instead:\n")
     if path.exists():
-        service = Service.open(path, user=args.user)
+        service = _open(args)
     else:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -648,7 +699,15 @@ def cmd_site(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    rows = _open(args).audit(args.subject)
+    service = _open(args)
+    if args.verify:
+        report = service.verify_audit()
+        if args.json:
+            _print_json(dataclasses.asdict(report) | {"ok": report.ok})
+        else:
+            print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
+        return 0 if report.ok else 1
+    rows = service.audit(args.subject)
     if args.json:
         _print_json([dataclasses.asdict(r) for r in rows])
         return 0
@@ -656,6 +715,64 @@ def cmd_audit(args) -> int:
         change = f"{r.old} -> {r.new}" if r.old is not None else f"{r.new}"
         why = f"  (reason: {r.reason})" if r.reason else ""
         print(f"{r.seq:>5}  {r.at}  {r.user:<12} {r.action:<16} {r.subject_id or '':<10} {r.field or ''}: {change}{why}")
+    return 0
+
+
+def cmd_sign(args) -> int:
+    service = _open(args)
+    if service.account is None:
+        raise AccessDenied("A signature names a person: add accounts ('coordinator user add') to sign off visits.")
+    password = _password(f"{service.account.display_name}, your password to sign {args.visit} of {args.subject}: ",
+                         "COORDINATOR_PASSWORD")
+    service.sign_visit(args.subject, args.visit, password, args.meaning)
+    print(f"{args.subject} {args.visit}: signed by {service.account.display_name} ({service.account.name}), "
+          f"{' '.join(args.meaning.split())}.")
+    return 0
+
+
+def cmd_user_add(args) -> int:
+    service = _open(args)
+    first = service.single_user
+    role = args.role or ("admin" if first else None)
+    if role is None:
+        raise InputError(None, "role", "give --role: admin, coordinator, investigator or monitor")
+    password = _password(f"Password for the new account {args.name}: ", "COORDINATOR_NEW_PASSWORD", twice=True)
+    service.add_account(args.name, role, password, args.display_name)
+    print(f"Added the account {args.name} ({role}).")
+    if first:
+        print("This database now has accounts: every command needs --user NAME and a password from now on.")
+    return 0
+
+
+def cmd_user_list(args) -> int:
+    accounts = _open(args).accounts()
+    if args.json:
+        _print_json([dataclasses.asdict(a) | {"active": a.active} for a in accounts])
+        return 0
+    if not accounts:
+        print("No accounts: the database is in single-user mode ('coordinator user add NAME' adds the first, an admin).")
+    for a in accounts:
+        state = "active" if a.active else f"disabled {a.disabled_at[:10]}"
+        print(f"{a.id:>4}  {a.name:<16} {a.role:<13} {state:<20} {a.display_name}")
+    return 0
+
+
+def cmd_user_disable(args) -> int:
+    _open(args).disable_account(args.name)
+    print(f"Disabled the account {args.name}: it can no longer log in (its name stays taken).")
+    return 0
+
+
+def cmd_user_enable(args) -> int:
+    _open(args).enable_account(args.name)
+    print(f"Enabled the account {args.name}.")
+    return 0
+
+
+def cmd_user_password(args) -> int:
+    service = _open(args)
+    service.set_password(args.name, _password(f"New password for {args.name}: ", "COORDINATOR_NEW_PASSWORD", twice=True))
+    print(f"Set the password of {args.name}.")
     return 0
 
 

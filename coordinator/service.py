@@ -593,8 +593,9 @@ class Service:
         if self.account is None:
             raise AccessDenied("A signature names a person: add accounts ('coordinator user add') to sign off visits.")
         self._visit_ref(subject_id, visit)
-        record = self._subject(subject_id).visits.get(visit)
-        if record is None:
+        self._subject(subject_id)
+        planned = {v.code: v for v in self.store.plan(subject_id)}.get(visit)
+        if planned is None or (planned.date is None and not planned.missed):
             raise InputError(subject_id, "visit", f"{visit} is not recorded yet: there is nothing to sign")
         meaning = " ".join((meaning or "").split())
         if not meaning or len(meaning) > 120:

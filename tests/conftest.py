@@ -6,9 +6,17 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from coordinator import accounts  # noqa: E402
 from coordinator import protocol as protocol_mod  # noqa: E402
 from coordinator.service import Service  # noqa: E402
 from helpers import TODAY, d, make_subject  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    """scrypt at OWASP's cost takes ~0.3 s and 128 MiB per hash: tests hash at a toy cost (each
+    hash records its own parameters). tests/test_accounts.py checks the real cost once."""
+    monkeypatch.setattr(accounts, "SCRYPT_N", 2 ** 4)
 
 
 @pytest.fixture(scope="session")

@@ -293,14 +293,21 @@ class MainWindow(QMainWindow):
         from coordinator.ui import printing  # QtPrintSupport loads when first needed
         study = self.service.protocol.code
         view = self.stack.currentWidget()
+        day, subject_id = self.session.day.isoformat(), None
         if view is self._screens.get("subject") and self.subject_view.checklist.visit is not None:
             checklist = self.subject_view.checklist
-            printing.print_html(self, "Visit checklist", printing.checklist_html(
+            subject_id = self.subject_view.subject.id
+            what = f"checklist {checklist.visit.visit.code}"
+            printed = printing.print_html(self, "Visit checklist", printing.checklist_html(
                 study, self.subject_view.subject, checklist.visit, checklist.model.rows()))
         elif view is self._screens.get("subjects"):
-            printing.print_html(self, "Subjects", printing.registry_html(study, self.session.day, self.subjects_view.rows()))
+            what = f"subject registry on {day}"
+            printed = printing.print_html(self, "Subjects", printing.registry_html(study, self.session.day, self.subjects_view.rows()))
         else:
-            printing.print_html(self, "Due list", printing.due_list_html(study, self.session.day, self.due_view.rows()))
+            what = f"due list of {day}"
+            printed = printing.print_html(self, "Due list", printing.due_list_html(study, self.session.day, self.due_view.rows()))
+        if printed:  # who printed what, when (the forms record theirs in form_preview)
+            self.service.record_print(what, subject_id)
 
     def _on_shortcuts_triggered(self) -> None:
         rows = [(a.text().replace("&", ""), a.shortcut().toString(QKeySequence.SequenceFormat.NativeText))

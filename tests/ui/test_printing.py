@@ -38,6 +38,8 @@ def test_print_the_days_due_list(window, session, to_pdf, qtbot):
     text = pdf_text(to_pdf)
     assert "Due list" in text and "Thu 15-Jan-2026" in text
     assert "101-050" in text and "C1D8" in text
+    last = session.service.audit()[-1]
+    assert (last.action, last.new, last.subject_id) == ("print", "due list of 2026-01-15", None)  # who printed what, when
 
 
 def test_print_a_visit_checklist(window, session, to_pdf):
@@ -48,3 +50,5 @@ def test_print_a_visit_checklist(window, session, to_pdf):
     assert "101-050" in text and "C1D8" in text
     assert "Hematology" in text
     assert "not applicable" in text  # a man's pregnancy test
+    last = session.service.audit()[-1]
+    assert (last.action, last.new, last.subject_id) == ("print", "checklist C1D8", "101-050")

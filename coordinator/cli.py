@@ -18,9 +18,9 @@ from pathlib import Path
 from coordinator import __version__
 from coordinator import protocol as protocol_mod
 from coordinator.dates import display, display_window, parse_iso
-from coordinator.errors import AccessDenied, CoordinatorError, InputError
+from coordinator.errors import AccessDenied, CoordinatorError, DamagedDatabase, InputError
 from coordinator.model import Subject
-from coordinator.service import Service
+from coordinator.service import Service, restore_damaged
 
 STATUS_MARK = {"done": "✓", "due": "●", "overdue": "▲", "missed": "✕", "planned": "○", "cancelled": "–",
                "upcoming": "○", "pending": "☐", "not_done": "✕", "not_applicable": "–"}
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         _parse_dates(args)
         return args.run(args) or 0
     except CoordinatorError as exc:
-        print(f"coordinator: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"coordinator: error: {_one_line(exc)}{_way_out(exc, args)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into a command that stopped reading (| head)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -54,6 +54,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("coordinator: interrupted; nothing more was saved", file=sys.stderr)
         return 130
+
+
+def _way_out(exc: CoordinatorError, args) -> str:
+    """For a damaged or foreign database: the last good automatic backup, and how to restore it."""
+    if not isinstance(exc, DamagedDatabase) or getattr(args, "run", None) is cmd_restore:
+        return ""
+    from coordinator.db import backup as backup_mod
+    path = _db_path(args)
+    found = backup_mod.last_good_backup(backup_mod.default_backup_folder(path), path.stem)
+    if found is None:
+        return f" No good backup was found in {backup_mod.default_backup_folder(path)}."
+    backup, report = found
+    return (f" The last good backup is {backup} ({report.subjects} subjects, taken {report.taken_at}):"
+            f" restore it with 'coordinator --db {path} restore {backup}'.")
 
 
 def _one_line(exc: Exception) -> str:
@@ -303,6 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(run=cmd_print_day)
     f.add_argument("--on", type=_DateText.of("on"), help=on_help)
     f.add_argument("-o", "--output", type=Path, required=True, help="the PDF file to write")
+
+    c = command("backup", cmd_backup, "a verified copy of the database (SQLite's online backup API), safe while the app is open")
+    c.add_argument("file", type=Path, help="the backup file to write (replaced if it exists)")
+    c = command("restore", cmd_restore, "replace the database's content with a verified backup (asks first; "
+                "the current content is backed up beforehand)")
+    c.add_argument("file", type=Path, help="the backup to restore")
+    c.add_argument("--yes", action="store_true", help="do not ask (needed where there is no terminal)")
 
     c = command("site", cmd_site, "show or set the site's name, as the forms print it")
     c.add_argument("name", nargs="?")
@@ -688,6 +709,45 @@ def cmd_print_day(args) -> int:
         return (service.day_packet_pdf(on), f"day packet {on.isoformat()} ({count})",
                 f"the packet of {display(on, weekday=True)} ({count})")
     return _print_form(args, make)
+
+
+def cmd_backup(args) -> int:
+    if args.file.is_dir():
+        raise InputError(None, "file", f"{args.file} is a folder: give the backup's file name, such as {args.file / 'study-backup.db'}")
+    report = _open(args).backup(args.file)
+    if report.audit_problems:
+        print(f"Backed up to {report.path}: {report.subjects} subjects, integrity checked. But the audit trail is "
+              f"broken, in the database and so in its backup: {' '.join(report.audit_problems)}", file=sys.stderr)
+        return 1
+    print(f"Backed up to {report.path}: {report.subjects} subjects, {report.audit_rows} audit rows, verified "
+          f"(integrity check and audit chain; head {report.audit_head}).")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from coordinator.db import backup as backup_mod
+    path = _db_path(args)
+    incoming = backup_mod.verify_file(args.file)  # a bad backup is refused before anything else
+    service = None
+    try:
+        service = _open(args)
+        now = f"{path} ({len(service.subjects())} subjects now; they are backed up first)"
+    except DamagedDatabase as exc:
+        now = f"{path}, which cannot be opened ({_one_line(exc)}; it is kept beside, renamed)"
+    question = (f"Replace {now} with the backup {args.file} ({incoming.subjects} subjects, {incoming.audit_rows} "
+                f"audit rows, verified)?")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise InputError(None, "restore", "there is no terminal to ask: add --yes to restore. Nothing was changed.")
+        if input(f"{question} Type yes to restore: ").strip().lower() != "yes":
+            print("Nothing was changed.")
+            return 1
+    if service is not None:
+        report = service.restore(args.file)
+    else:
+        report = restore_damaged(path, args.file, args.user)
+    print(f"Restored {path} from {args.file}: {report.subjects} subjects, the audit trail verified.")
+    return 0
 
 
 def cmd_site(args) -> int:

@@ -36,6 +36,10 @@ class StoreError(CoordinatorError):
     """The database file cannot be used as asked (locked, full, damaged...)."""
 
 
+class DamagedDatabase(StoreError):
+    """The file is damaged, or not a coordinator database: restoring a backup is the way out."""
+
+
 class CorrectionNeedsReason(InputError):
     """Changing or removing an already-recorded value without saying why (the audit trail keeps it)."""
 

@@ -39,6 +39,13 @@ PACKET_OVERDUE_DAYS = 7
 # Bump when the schedule rules change: every cached plan is then rebuilt on open.
 ENGINE_VERSION = "1"
 
+# Automatic backups kept per database (the oldest beyond are deleted).
+AUTO_BACKUPS_KEPT = 20
+
+# Audit actions that change no study data: an automatic backup after only these would be a
+# copy of the one before (and would push an older, different one out of the rotation).
+UNCHANGING = frozenset({"login", "login_failed", "login_refused", "print", "export", "backup", "auto_backup"})
+
 # Fields that hold a plan, not a record: changing or clearing them is not a correction.
 PLANS = frozenset({"planned_c1d1"})
 
@@ -333,6 +340,69 @@ class Service:
         if account is None:
             raise InputError(None, "name", f"there is no account named {name!r}")
         return account
+
+    # -- backups (coordinator.db.backup loads when first used) --------------------------------------------
+    @requires("backup")
+    def backup(self, target: str | Path):
+        """A verified copy of the database through SQLite's online backup API (never a file copy),
+        then its audit row: who backed up, where to, and the chain's head the copy holds."""
+        from coordinator.db import backup as backup_mod
+        report = backup_mod.write_backup(self.store.conn, self.store.path, Path(target))
+        self._audit_backup("backup", report)
+        return report
+
+    @requires("read")
+    def auto_backup(self, folder: str | Path | None = None, keep: int = AUTO_BACKUPS_KEPT):
+        """The app's own rotating backup (whoever is logged in: it is the app that keeps it), into
+        ``folder`` (default: 'backups' beside the database); the oldest beyond ``keep`` are deleted.
+        None, and no backup, when nothing but log-ins, prints and backups happened since the last."""
+        from coordinator.db import backup as backup_mod
+        folder = Path(folder) if folder else backup_mod.default_backup_folder(self.store.path)
+        since = self.store.actions_since_last("auto_backup")
+        if since is not None and since <= UNCHANGING and backup_mod.backups_in(folder, self.store.path.stem):
+            return None  # nothing changed since the last one: keep the older backups instead
+        report = backup_mod.auto_backup(self.store.conn, self.store.path, folder, keep)
+        self._audit_backup("auto_backup", report)
+        return report
+
+    @requires("restore")
+    def restore(self, backup: str | Path, safety_folder: str | Path | None = None):
+        """Replace the database's content with a verified backup. The current content is backed up
+        first (into ``safety_folder``, default the backups folder), so a restore can be undone; the
+        restored trail then records the restore, and this service continues on the restored data."""
+        from coordinator.db import backup as backup_mod
+        backup = Path(backup)
+        incoming = backup_mod.verify_file(backup)  # nothing is touched when the backup is bad
+        folder = Path(safety_folder) if safety_folder else backup_mod.default_backup_folder(self.store.path)
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+        safety = backup_mod.write_backup(self.store.conn, self.store.path,
+                                         folder / f"{self.store.path.stem}-before-restore-{stamp}.db")
+        self._audit_backup("backup", safety)
+        path = self.store.path
+        self.store.close()
+        try:
+            report = backup_mod.restore(backup, path)
+        finally:
+            self._reopen(path)
+        with self.store.write(self.user, "restore") as tx:
+            tx.audit(None, "restore", None, f"from {backup.name}: {incoming.subjects} subjects, audit #{incoming.audit_rows} "
+                     f"head {incoming.audit_head[:16]}", f"the content before it is in {safety.path.name}")
+        return report
+
+    def _reopen(self, path: Path) -> None:
+        store = Store(path)
+        self.store = store
+        text = store.meta("protocol_text")
+        if text is not None:
+            self.protocol = protocol_mod.loads(text, source=f"{store.meta('protocol_source')} (stored in {path})")
+        self._refresh_stale_plans()
+
+    def _audit_backup(self, action: str, report) -> None:
+        with self.store.write(self.user, action) as tx:
+            tx.audit(None, "backup", None, f"{report.path.name}: {report.subjects} subjects, audit #{report.audit_rows} "
+                     f"head {report.audit_head[:16]}", "the audit trail was already broken: " + " ".join(
+                         report.audit_problems) if report.audit_problems else None)
 
     # -- the audit trail ----------------------------------------------------------------------
     @requires("audit")
@@ -812,6 +882,37 @@ class Service:
     def _save(self, tx: Transaction, subject: Subject, plan: list[PlannedVisit]) -> None:
         tx.save_subject(subject)
         tx.save_plan(subject.id, plan)
+
+
+def restore_damaged(path: str | Path, backup: str | Path, user: str | None = None):
+    """Put a verified backup in place of a database that cannot be opened (damaged, or not a
+    coordinator database). The unusable file is kept beside it, renamed '.damaged-<time>', never
+    deleted; the restored trail records the restore. Its accounts cannot be checked (the file is
+    unreadable): the folder's permissions are what protect it, as they protect any file."""
+    from coordinator.db import backup as backup_mod
+    path, backup = Path(path), Path(backup)
+    incoming = backup_mod.verify_file(backup)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    if path.exists():
+        try:
+            path.rename(aside)
+            for suffix in ("-wal", "-shm", "-journal"):
+                extra = Path(f"{path}{suffix}")
+                if extra.exists():
+                    extra.rename(Path(f"{aside}{suffix}"))
+        except OSError as exc:
+            raise StoreError(f"Cannot move the damaged {path.name} aside: {exc.strerror or exc}. Nothing was changed.") from None
+    report = backup_mod.restore(backup, path)
+    store = Store(path)
+    try:
+        with store.write(user or _os_user(), "restore") as tx:
+            tx.audit(None, "restore", None, f"from {backup.name}: {incoming.subjects} subjects, audit #{incoming.audit_rows} "
+                     f"head {incoming.audit_head[:16]}", f"the database could not be opened; kept as {aside.name}"
+                     if aside.exists() else "there was no database")
+    finally:
+        store.close()
+    return report
 
 
 def _diff(old: dict, new: dict) -> list[tuple[str, object, object]]:

@@ -22,9 +22,9 @@ from typing import Iterable, Iterator
 
 from coordinator.accounts import Account
 from coordinator.dates import iso
-from coordinator.db import chain
+from coordinator.db import chain, shares
 from coordinator.db.migrations import MIGRATIONS
-from coordinator.errors import StoreError
+from coordinator.errors import DamagedDatabase, StoreError
 from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord
 from coordinator.schedule import PlannedVisit, visit_status
 
@@ -129,6 +129,11 @@ class Store:
             raise StoreError(f"{self.path} already exists: choose another file name (nothing was changed).")
         if create:
             _check_folder(self.path)
+        share = shares.network_filesystem(self.path)
+        if share:
+            raise StoreError(f"{self.path} is on a network share ({share}): SQLite's file locking is unsafe there, and "
+                             "two computers writing at once could damage the study. Keep the database on this "
+                             "computer's own disk (backups may go to the share).")
         with self._translating("open"):
             self.conn = conn = sqlite3.connect(str(self.path), timeout=busy_timeout)
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
@@ -183,15 +188,18 @@ class Store:
         try:
             yield
         except sqlite3.Error as exc:
-            raise StoreError(_explain(exc, self.path, doing)) from exc
+            message = _explain(exc, self.path, doing)
+            damaged = getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) or any(
+                words in str(exc).lower() for words in ("not a database", "malformed"))
+            raise (DamagedDatabase if damaged else StoreError)(message) from exc
 
     # -- schema --------------------------------------------------------------------
     def _check_ours(self) -> None:
         names = self._table_names()
         if not names:
-            raise StoreError(f"{self.path} is empty, not a coordinator database.")
+            raise DamagedDatabase(f"{self.path} is empty, not a coordinator database.")
         if "meta" not in names or self.meta("format") != DB_FORMAT:
-            raise StoreError(f"{self.path} is not a coordinator database (it was made by another program).")
+            raise DamagedDatabase(f"{self.path} is not a coordinator database (it was made by another program).")
 
     def _table_names(self) -> set[str]:
         return {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -412,6 +420,14 @@ class Store:
     def verify_audit(self) -> chain.ChainReport:
         with self._translating("read"):
             return chain.verify(self.conn)
+
+    def actions_since_last(self, action: str) -> set[str] | None:
+        """The actions of the audit rows after the last ``action`` row (None: there is none)."""
+        with self._translating("read"):
+            last = self.conn.execute("SELECT max(seq) FROM audit WHERE action = ?", (action,)).fetchone()[0]
+            if last is None:
+                return None
+            return {row[0] for row in self.conn.execute("SELECT DISTINCT action FROM audit WHERE seq > ?", (last,))}
 
     def audit_rows(self, subject_id: str | None = None) -> list[AuditRow]:
         where, params = ("WHERE subject_id = ?", (subject_id,)) if subject_id else ("", ())

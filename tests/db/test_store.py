@@ -7,7 +7,7 @@ import pytest
 from helpers import TODAY, d, make_subject
 
 from coordinator.db.store import Store
-from coordinator.errors import StoreError
+from coordinator.errors import DamagedDatabase, StoreError
 from coordinator.service import Service
 
 
@@ -115,11 +115,11 @@ def test_create_in_missing_folder(tmp_path):
 def test_foreign_and_damaged_files(tmp_path):
     text = tmp_path / "notes.db"
     text.write_text("this is a shopping list, not a database\n" * 200)
-    with pytest.raises(StoreError, match="not a coordinator database, or it is damaged"):
+    with pytest.raises(DamagedDatabase, match="not a coordinator database, or it is damaged"):
         Service.open(text)
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
-    with pytest.raises(StoreError, match="made by another program"):
+    with pytest.raises(DamagedDatabase, match="made by another program"):
         Service.open(other)
     assert sqlite3.connect(other).execute("SELECT name FROM sqlite_master").fetchall() == [("t",)]
 
@@ -130,7 +130,7 @@ def test_damaged_database(enrolled, db_path):
     with open(db_path, "r+b") as f:  # overwrite the pages after the header
         f.seek(4096)
         f.write(os.urandom(size - 4096))
-    with pytest.raises(StoreError, match="damaged"):
+    with pytest.raises(DamagedDatabase, match="damaged"):
         svc = Service.open(db_path, today=TODAY)
         svc.timeline("101-001")
 

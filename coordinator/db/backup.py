@@ -1,0 +1,506 @@
+"""Backups and restores of a coordinator database, and the check that says a file can be trusted.
+
+A backup is taken with SQLite's online backup API, never a file copy: a copy of a WAL database's
+file made while the app runs misses what is still in its -wal, or catches a page half-written.
+The copy is made self-contained (one file, no -wal), checked (SQLite's integrity check and the
+audit chain) and only then renamed onto its name, so a backup that exists is one that verified.
+
+A restore copies a verified backup into the live database with the same API, so the live file
+stays the same file and another connection to it sees the old data or the restored data, never a
+mix. A live file that does not verify (damaged, foreign, a broken audit trail) is not overwritten
+but set aside beside the database: it is what anyone looking into the damage will need.
+
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import os
+import re
+import sqlite3
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from coordinator.db import chain
+from coordinator.db.migrations import MIGRATIONS
+from coordinator.db.store import BUSY_TIMEOUT_S, DB_FORMAT, utc_now
+from coordinator.errors import StoreError
+
+NOTHING = "Nothing was changed."
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+@dataclass(frozen=True)
+class BackupReport:
+    """What a checked backup (or a restored database) holds: what a backup log should keep."""
+
+    path: Path
+    size: int  # bytes
+    subjects: int  # rows in subjects
+    audit_rows: int
+    audit_head: str  # chain.verify(...).head: pins the audit trail down from outside the file
+    taken_at: str  # UTC, ISO, with Z: when it was written (or checked)
+    set_aside: Path | None = None  # restore only: where the live file that failed its check was kept
+    audit_problems: tuple[str, ...] = ()  # a backup of a database whose audit chain is broken (see write_backup)
+
+    def summary(self) -> str:
+        text = (f"{self.path}: {self.subjects} subjects, {self.audit_rows} audit rows, "
+                f"audit head hash {self.audit_head} ({self.taken_at}).")
+        if self.set_aside:
+            text += f" The file that was there did not pass its check and was kept as {self.set_aside}."
+        return text
+
+
+class _InUse(StoreError):
+    """Another program holds a lock on the file: nothing is wrong with it, try again later."""
+
+
+class _Blocked(Exception):
+    """The online backup could not take the lock it needs (see ``_online_copy``)."""
+
+
+# -- backup ------------------------------------------------------------------------------------
+def write_backup(conn: sqlite3.Connection, live_path: Path, target: Path) -> BackupReport:
+    """Write a checked, self-contained backup of the open database ``conn`` (at ``live_path``)
+    to ``target``, replacing an older backup there. The copy is made as ``<target>.part`` and
+    renamed onto ``target`` only once it verified: ``target`` is a good backup or untouched. A
+    broken audit chain does not stop the backup (the copy keeps the evidence as it is): its
+    problems are in the report's ``audit_problems`` for the caller to show."""
+    live_path, target = Path(live_path), Path(target)
+    _check_target(conn, live_path, target)
+    part = target.with_name(target.name + ".part")
+    _remove_with_side_files(part)  # left by a crash: ours to discard
+    try:
+        report = _write_copy(conn, part, f"The copy of {live_path}")
+        os.replace(part, target)
+    except BaseException as exc:
+        _remove_with_side_files(part)
+        head = f"The backup {target} was not written."
+        if isinstance(exc, _Blocked):
+            raise StoreError(f"{head} The database {live_path} is in the middle of a change. {NOTHING} "
+                             "Try again in a moment.") from None
+        if isinstance(exc, StoreError):
+            raise StoreError(f"{head} {exc} {NOTHING}") from exc
+        message = _write_failure(exc, target, live_path)
+        if message is None:
+            raise
+        raise StoreError(f"{head} {message}") from exc
+    _sync_folder(target.parent)
+    return replace(report, path=target)
+
+
+def _check_target(conn: sqlite3.Connection, live_path: Path, target: Path) -> None:
+    if target.is_dir():
+        raise StoreError(f"{target} is a folder: give the path of a backup file inside it, for example "
+                         f"{target / (live_path.stem + '-backup.db')}. {NOTHING}")
+    folder = target.parent
+    if not folder.is_dir():
+        raise StoreError(f"Cannot write the backup {target}: the folder {folder} does not exist. {NOTHING} "
+                         "Create the folder, or choose another.")
+    live_files = {live_path, *_open_files(conn)}
+    if any(_same_file(target, Path(f"{live}{suffix}")) for live in live_files for suffix in ("", *_SIDE_FILES)):
+        raise StoreError(f"{target} is the live database {live_path} (or one of its working files): "
+                         f"a backup must go to another file. {NOTHING}")
+    for suffix in ("-wal", "-journal"):
+        if Path(f"{target}{suffix}").exists():
+            raise StoreError(f"{target} is a database in use (it has a {suffix[1:]} file beside it): "
+                             f"choose another name for the backup. {NOTHING}")
+    if target.exists() and target.stat().st_size and not _is_coordinator_file(target):
+        raise StoreError(f"{target} exists and is not a coordinator database: choose another name, "
+                         f"so that file is not overwritten. {NOTHING}")
+
+
+def _open_files(conn: sqlite3.Connection) -> list[Path]:
+    """The file behind ``conn``'s main database, as SQLite sees it (the caller's path may differ)."""
+    return [Path(row[2]) for row in conn.execute("PRAGMA database_list") if row[1] == "main" and row[2]]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)  # a hard link, or another spelling on a case-insensitive disk
+    except OSError:
+        return False
+
+
+def _is_coordinator_file(path: Path) -> bool:
+    try:
+        conn = _open_read_only(path)
+    except (StoreError, sqlite3.Error):
+        return False
+    try:
+        return _format(conn) == DB_FORMAT
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+
+
+def _write_copy(source: sqlite3.Connection, part: Path, name: str) -> BackupReport:
+    """Copy ``source`` into the new file ``part`` as one file (no -wal), on disk, checked."""
+    dest = sqlite3.connect(part)
+    try:
+        _online_copy(source, dest)
+        # The copy's header says WAL, as its source's does: back to a rollback journal, so the
+        # backup is one file that can be mailed, copied or opened read-only without side files.
+        dest.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        dest.close()
+    with open(part, "rb+") as file:
+        os.fsync(file.fileno())
+    return verify_file(part, name=name, strict_audit=False)
+
+
+def _online_copy(source: sqlite3.Connection, dest: sqlite3.Connection) -> None:
+    """Every page of ``source`` into ``dest`` in one step. Python's ``backup()`` retries for ever
+    while a lock is held (after the busy timeout has run out), so a busy step ends it here."""
+    def stop_when_blocked(status: int, remaining: int, total: int) -> None:
+        if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise _Blocked
+
+    source.backup(dest, pages=-1, progress=stop_when_blocked)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX). A file system that cannot sync a folder (some
+    shares) is let be: the backup is written and renamed, only a power cut could undo that."""
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remove_with_side_files(path: Path) -> None:
+    for suffix in ("", *_SIDE_FILES):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _write_failure(exc: BaseException, target: Path, live_path: Path) -> str | None:
+    """The plain words for a failure while writing ``target``; None: not a known one (a bug)."""
+    if not isinstance(exc, (OSError, sqlite3.Error)):
+        return None
+    folder = target.parent
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    code = getattr(exc, "errno", None)
+    text = str(exc).lower()
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)) or name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return f"The disk holding {folder} is full. {NOTHING} Free some space, or choose another disk, and try again."
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS) or name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM")):
+        return (f"The folder {folder} cannot be written (a read-only disk or folder, or no permission). "
+                f"{NOTHING} Choose another folder.")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return (f"The database {live_path} is in use by another program that is writing to it. {NOTHING} "
+                "Try again in a moment.")
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return f"The database {live_path} is damaged: it could not be read to the end. {NOTHING} Restore the last good backup."
+    if code == errno.EIO or name.startswith("SQLITE_IOERR"):
+        return f"The disk holding {folder} reported an error. {NOTHING} Check the drive and try again."
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc}. {NOTHING}"
+    return None
+
+
+# -- checking ----------------------------------------------------------------------------------
+def verify_file(path: Path, name: str | None = None, strict_audit: bool = True) -> BackupReport:
+    """Check that ``path`` is a coordinator database, whole (SQLite's integrity check) and with an
+    intact audit chain; raise StoreError saying which is not so. Read-only: the file is never
+    created or changed (a WAL file still in use by the app may get a -shm beside it, as any
+    reader would). ``name``: how messages call the file (its path by default). ``strict_audit=False``:
+    a broken audit chain is reported in ``audit_problems`` instead of refused (a backup is still
+    worth having when someone tampered with the trail: it keeps the evidence as it is)."""
+    path = Path(path)
+    conn = _open_read_only(path, name)
+    try:
+        return _report(conn, path, name or str(path), strict_audit)
+    finally:
+        conn.close()
+
+
+def _open_read_only(path: Path, name: str | None = None, busy_timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
+    name = name or str(path)
+    if path.is_dir():
+        raise StoreError(f"{name} is a folder, not a database file.")
+    try:
+        with open(path, "rb") as file:
+            header = file.read(100)
+    except FileNotFoundError:
+        raise StoreError(f"There is no file {name}.") from None
+    except OSError as exc:
+        raise StoreError(f"{name} cannot be read: {exc.strerror or exc}.") from exc
+    if not header:
+        raise StoreError(f"{name} is empty, not a coordinator database.")
+    if not header.startswith(_SQLITE_MAGIC):
+        raise StoreError(f"{name} is not a coordinator database (it is not a database file at all).")
+    uri = path.resolve().as_uri() + "?mode=ro"
+    if header[18:20] == b"\x02\x02" and not Path(f"{path}-wal").exists():
+        # A WAL-mode file nobody has open (no -wal): read it as it is, or read-only SQLite
+        # would leave an empty -wal and -shm beside it.
+        uri += "&immutable=1"
+    try:
+        return sqlite3.connect(uri, uri=True, timeout=busy_timeout)
+    except sqlite3.Error as exc:
+        raise StoreError(_read_failure(exc, name)) from exc
+
+
+def _report(conn: sqlite3.Connection, path: Path, name: str, strict_audit: bool = True) -> BackupReport:
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            raise StoreError(f"{name} is an empty database, not a coordinator database.")
+        if "meta" not in tables or _format(conn) != DB_FORMAT:
+            raise StoreError(f"{name} is not a coordinator database (it was made by another program).")
+        problems = [row[0] for row in conn.execute("PRAGMA integrity_check(3)")]
+        if problems != ["ok"]:
+            raise StoreError(f"{name} is damaged (SQLite's integrity check: {'; '.join(problems)}).")
+        audit = chain.verify(conn)
+        if not audit.ok and strict_audit:
+            raise StoreError(f"{name} is a coordinator database, but its audit trail is broken: {' '.join(audit.problems)}")
+        subjects = conn.execute("SELECT count(*) FROM subjects").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise _read_error(exc, name) from exc
+    return BackupReport(path, path.stat().st_size, subjects, audit.rows, audit.head, utc_now(), audit_problems=audit.problems)
+
+
+def _format(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+    return row[0] if row else None
+
+
+def _read_error(exc: sqlite3.Error, name: str) -> StoreError:
+    error = _InUse if (getattr(exc, "sqlite_errorname", "") or "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) else StoreError
+    return error(_read_failure(exc, name))
+
+
+def _read_failure(exc: sqlite3.Error, name: str) -> str:
+    code = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc).lower()
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return f"{name} is in use by another program that is writing to it. {NOTHING} Try again in a moment."
+    if code.startswith("SQLITE_NOTADB"):
+        return f"{name} is not a coordinator database, or its first page is damaged."
+    if code.startswith("SQLITE_CORRUPT") or "malformed" in text or "no such table" in text or "no such column" in text:
+        return f"{name} is damaged (SQLite says: {exc})."
+    if code.startswith("SQLITE_IOERR"):
+        return f"The disk holding {name} reported an error while reading it. Check the drive."
+    if code.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM")):
+        return f"{name} cannot be opened for reading ({exc}): check the file's permissions."
+    raise exc
+
+
+# -- restore -----------------------------------------------------------------------------------
+def restore(backup: Path, live_path: Path, busy_timeout: float = BUSY_TIMEOUT_S) -> BackupReport:
+    """Put the verified ``backup`` in place of the database at ``live_path`` and return the
+    restored database's report. Nothing is touched if the backup fails its check, or if the live
+    database is busy (waits ``busy_timeout`` seconds for the lock). A live database that passes its
+    own check is overwritten in place (everything written since the backup is lost: confirm first);
+    one that does not is set aside as ``<name>.before-restore-<time>`` (``report.set_aside``)."""
+    backup, live_path = Path(backup), Path(live_path)
+    if live_path.is_dir():
+        raise StoreError(f"{live_path} is a folder: give the path of the database file. {NOTHING}")
+    if live_path.exists() and _same_file(backup, live_path):
+        raise StoreError(f"{backup} is the live database itself: choose a backup file to restore. {NOTHING}")
+    if not live_path.parent.is_dir():
+        raise StoreError(f"Cannot restore to {live_path}: the folder {live_path.parent} does not exist. {NOTHING}")
+    try:
+        source = _open_read_only(backup, busy_timeout=busy_timeout)
+    except StoreError as exc:
+        raise StoreError(f"{exc} {NOTHING}") from exc
+    try:
+        try:
+            _report(source, backup, str(backup))  # checked on the connection the copy is read from
+        except StoreError as exc:
+            raise StoreError(f"{exc} {NOTHING}") from exc
+        _refuse_newer(source, backup)
+        if _live_passes_check(live_path, busy_timeout):
+            return _restore_in_place(source, live_path, busy_timeout)
+        return _restore_as_new(source, live_path)
+    finally:
+        source.close()
+
+
+def _refuse_newer(conn: sqlite3.Connection, backup: Path) -> None:
+    version = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+    if version > max(number for number, _, _ in MIGRATIONS):
+        raise StoreError(f"{backup} was written by a newer version of coordinator: update the app before "
+                         f"restoring it. {NOTHING}")
+
+
+def _live_passes_check(live_path: Path, busy_timeout: float) -> bool:
+    """False when there is no live file, or one that fails its check (damaged, foreign, broken
+    audit trail); raises when it is locked by a writer (nothing to judge yet)."""
+    if not live_path.exists():
+        return False
+    try:
+        conn = _open_read_only(live_path, busy_timeout=busy_timeout)
+    except _InUse:
+        raise
+    except StoreError:
+        return False
+    try:
+        _report(conn, live_path, str(live_path))
+    except _InUse:
+        raise
+    except StoreError:
+        return False
+    finally:
+        conn.close()
+    return True
+
+
+def _restore_in_place(source: sqlite3.Connection, live_path: Path, busy_timeout: float) -> BackupReport:
+    """The online backup API into the live file: one write transaction on it, so it stays the
+    same file and stays a WAL database (SQLite keeps the destination's journal mode)."""
+    busy = (f"The database {live_path} is in use by another program or window that is writing to it. "
+            f"{NOTHING} Close the other program, or try again in a moment.")
+    try:
+        dest = sqlite3.connect(live_path, timeout=busy_timeout)
+    except sqlite3.Error as exc:
+        raise StoreError(_read_failure(exc, str(live_path))) from exc
+    try:
+        dest.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        try:
+            _online_copy(source, dest)
+        except _Blocked:
+            raise StoreError(busy) from None
+        except sqlite3.Error as exc:
+            message = _write_failure(exc, live_path, live_path)
+            if message is None:
+                raise
+            raise StoreError(f"The backup was not restored. {message}") from exc
+        report = _report(dest, live_path, f"The restored database {live_path}")
+        dest.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the restored pages into the file itself, if no reader holds them
+    finally:
+        dest.close()
+    return replace(report, size=live_path.stat().st_size)
+
+
+def _restore_as_new(source: sqlite3.Connection, live_path: Path) -> BackupReport:
+    """A fresh copy renamed onto ``live_path``, the file that was there (if any) set aside first."""
+    part = live_path.with_name(live_path.name + ".part")
+    _remove_with_side_files(part)
+    moved: list[tuple[Path, Path]] = []
+    try:
+        report = _write_copy(source, part, f"The copy of {live_path}")
+        aside = _set_aside(live_path, moved) if live_path.exists() else None
+        os.replace(part, live_path)
+    except BaseException as exc:
+        for original, kept in reversed(moved):  # put back what was set aside
+            os.replace(kept, original)
+        _remove_with_side_files(part)
+        if isinstance(exc, StoreError):
+            raise StoreError(f"The backup was not restored. {exc} {NOTHING}") from exc
+        message = _write_failure(exc, live_path, live_path)
+        if message is None:
+            raise
+        raise StoreError(f"The backup was not restored. {message}") from exc
+    _sync_folder(live_path.parent)
+    return replace(report, path=live_path, set_aside=aside)
+
+
+def _set_aside(live_path: Path, moved: list[tuple[Path, Path]]) -> Path:
+    """Rename the live file and its working files to ``<name>.before-restore-<time>``; each move is
+    recorded in ``moved`` so a failure can undo them. The side files go first: a -wal or -journal
+    left beside the new file would be replayed into it."""
+    stamp = _now().strftime("%Y%m%d-%H%M%S")
+    aside = live_path.with_name(f"{live_path.name}.before-restore-{stamp}")
+    n = 2
+    while any(Path(f"{aside}{suffix}").exists() for suffix in ("", *_SIDE_FILES)):
+        aside, n = live_path.with_name(f"{live_path.name}.before-restore-{stamp}-{n}"), n + 1
+    for suffix in (*_SIDE_FILES, ""):
+        original, kept = Path(f"{live_path}{suffix}"), Path(f"{aside}{suffix}")
+        if original.exists():
+            os.replace(original, kept)
+            moved.append((original, kept))
+    return aside
+
+
+# -- automatic backups -------------------------------------------------------------------------
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def default_backup_folder(live_path: Path) -> Path:
+    return Path(live_path).parent / "backups"
+
+
+def auto_backup(conn: sqlite3.Connection, live_path: Path, folder: Path, keep: int = 20) -> BackupReport:
+    """A backup named ``<live stem>-YYYYMMDD-HHMMSS.db`` (UTC) in ``folder`` (made if missing),
+    then all but the newest ``keep`` of that database's automatic backups deleted."""
+    if keep < 1:
+        raise ValueError(f"keep must be at least 1, not {keep}")
+    live_path, folder = Path(live_path), Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"Cannot make the backup folder {folder}: {exc.strerror or exc}. No backup was made; "
+                         "choose another backup folder.") from exc
+    report = write_backup(conn, live_path, _next_name(folder, live_path.stem))
+    _prune(folder, live_path.stem, keep, protect=report.path)
+    return report
+
+
+def _next_name(folder: Path, stem: str) -> Path:
+    """``<stem>-<UTC time>.db``; a second one in the same second numbered after the highest
+    number taken (not the first free one: pruning frees the lower ones, which sort older)."""
+    stamp = _now().strftime("%Y%m%d-%H%M%S")
+    pattern = _backup_pattern(stem)
+    taken = [int(match[2] or 1) for path in folder.iterdir()
+             if (match := pattern.fullmatch(path.name.removesuffix(".part"))) and match[1] == stamp]
+    return folder / (f"{stem}-{stamp}-{max(taken) + 1}.db" if taken else f"{stem}-{stamp}.db")
+
+
+def _backup_pattern(stem: str) -> re.Pattern:
+    return re.compile(rf"{re.escape(stem)}-(\d{{8}}-\d{{6}})(?:-(\d+))?\.db")
+
+
+def backups_in(folder: Path, stem: str) -> list[Path]:
+    """The automatic backups of the database called ``stem`` in ``folder``, newest first (by the
+    time in their names: a copied folder keeps its order, whatever the files' dates)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    pattern, found = _backup_pattern(stem), []
+    for path in folder.iterdir():
+        match = pattern.fullmatch(path.name)
+        if match and path.is_file():
+            found.append(((match[1], int(match[2] or 1)), path))
+    return [path for _, path in sorted(found, reverse=True)]
+
+
+def prune(folder: Path, stem: str, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` automatic backups of ``stem``; return those deleted. One
+    that cannot be deleted (in use, no permission) stays, and is tried again next time."""
+    return _prune(folder, stem, keep)
+
+
+def _prune(folder: Path, stem: str, keep: int, protect: Path | None = None) -> list[Path]:
+    deleted = []
+    for path in backups_in(folder, stem)[max(keep, 0):]:
+        if path == protect:  # the one just written, even if the clock went back
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        deleted.append(path)
+    return deleted
+
+
+def last_good_backup(folder: Path, stem: str) -> tuple[Path, BackupReport] | None:
+    """The newest automatic backup of ``stem`` that passes its check, and its report."""
+    for path in backups_in(folder, stem):
+        try:
+            return path, verify_file(path)
+        except StoreError:
+            continue
+    return None

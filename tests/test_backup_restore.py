@@ -1,0 +1,158 @@
+"""Backups and restores through the service and the command line: verified copies, audit rows,
+a safety copy before every restore, and a damaged database replaced by its last good backup."""
+
+import datetime as dt
+import os
+import sqlite3
+
+import pytest
+from helpers import TODAY, make_subject
+from test_cli import fails, ok
+
+from coordinator.cli import main
+from coordinator.errors import AccessDenied, DamagedDatabase, StoreError
+from coordinator.service import Service, restore_damaged
+
+PASSWORD = "correct horse battery"
+
+
+def test_a_backup_is_verified_and_audited(enrolled, tmp_path):
+    report = enrolled.backup(tmp_path / "copy.db")
+    assert report.subjects == 1 and report.path == tmp_path / "copy.db"
+    last = enrolled.audit()[-1]
+    assert (last.action, last.field) == ("backup", "backup") and last.new.startswith("copy.db: 1 subjects")
+    copy = Service.open(tmp_path / "copy.db", user="tester", today=TODAY)
+    assert copy.subject("101-001") == enrolled.subject("101-001")
+    assert copy.verify_audit().ok
+
+
+def test_restore_brings_the_backup_back_and_keeps_what_it_replaced(enrolled, tmp_path, db_path):
+    enrolled.backup(tmp_path / "monday.db")
+    enrolled.add_subject(make_subject("101-002"))
+    enrolled.restore(tmp_path / "monday.db", safety_folder=tmp_path / "safety")
+    assert enrolled.store.subject_ids() == ["101-001"]  # this service goes on with the restored data
+    [safety] = (tmp_path / "safety").glob("study-before-restore-*.db")
+    assert "101-002" in Service.open(safety, user="tester").store.subject_ids()  # the restore can be undone
+    rows = enrolled.audit()
+    assert rows[-1].action == "restore" and rows[-1].new.startswith("from monday.db: 1 subjects")
+    assert safety.name in rows[-1].reason
+    assert enrolled.verify_audit().ok
+    again = Service.open(db_path, user="tester", today=TODAY)
+    assert again.store.subject_ids() == ["101-001"] and again.audit()[-1].action == "restore"
+
+
+def test_a_bad_backup_changes_nothing(enrolled, tmp_path):
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(os.urandom(8192))
+    before = enrolled.audit()
+    with pytest.raises(StoreError):
+        enrolled.restore(bad, safety_folder=tmp_path / "safety")
+    assert enrolled.audit() == before and not (tmp_path / "safety").exists()
+
+
+def test_restoring_needs_an_admin(enrolled, tmp_path, db_path):
+    enrolled.backup(tmp_path / "copy.db")
+    enrolled.add_account("admin1", "admin", PASSWORD)
+    enrolled.add_account("coord1", "coordinator", PASSWORD)
+    coordinator = Service.open(db_path, today=TODAY)
+    coordinator.log_in("coord1", PASSWORD)
+    coordinator.backup(tmp_path / "mine.db")
+    with pytest.raises(AccessDenied, match="may not restore a backup"):
+        coordinator.restore(tmp_path / "copy.db")
+
+
+def test_a_damaged_database_is_replaced_by_a_backup_and_kept_aside(enrolled, tmp_path, db_path):
+    enrolled.backup(tmp_path / "good.db")
+    enrolled.close()
+    for extra in ("-wal", "-shm"):
+        (tmp_path / f"study.db{extra}").unlink(missing_ok=True)
+    db_path.write_bytes(b"garbage" * 1000)
+    with pytest.raises(DamagedDatabase):
+        Service.open(db_path)
+    restore_damaged(db_path, tmp_path / "good.db", user="tester")
+    service = Service.open(db_path, user="tester", today=TODAY)
+    assert service.store.subject_ids() == ["101-001"]
+    last = service.audit()[-1]
+    assert last.action == "restore" and "could not be opened; kept as study.db.damaged-" in last.reason
+    [aside] = tmp_path.glob("study.db.damaged-*")
+    assert aside.read_bytes() == b"garbage" * 1000
+
+
+def test_auto_backups_rotate(enrolled, tmp_path, monkeypatch):
+    from coordinator.db import backup as backup_mod
+    for n in range(4):
+        enrolled.tick("101-001", "C1D1", "vital_signs", status="done" if n % 2 else "not_applicable", why="x",
+                      reason="again")
+        enrolled.auto_backup(tmp_path / "auto", keep=2)
+    assert len(backup_mod.backups_in(tmp_path / "auto", "study")) == 2
+    assert [r.action for r in enrolled.audit()].count("auto_backup") == 4
+    enrolled.record_print("due list")
+    assert enrolled.auto_backup(tmp_path / "auto", keep=2) is None  # nothing changed since: no new copy
+    enrolled.record_visit("101-001", "C1D8", enrolled.subject("101-001").c1d1 + dt.timedelta(days=7))
+    assert enrolled.auto_backup(tmp_path / "auto", keep=2) is not None
+
+
+@pytest.fixture
+def run(tmp_path, capsys, monkeypatch):
+    db = tmp_path / "cli.db"
+    monkeypatch.delenv("COORDINATOR_DB", raising=False)
+
+    def run(*args):
+        try:
+            code = main(["--db", str(db), "--user", "cli-tester", *args])
+        except SystemExit as exc:
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+    run.db = db
+    ok(run("init"))
+    ok(run("add-subject", "101-001", "--initials", "ABC", "--sex", "M", "--birth-date", "1958-04-02",
+           "--consent-date", "2025-02-10"))
+    return run
+
+
+def test_backup_and_restore_from_the_command_line(run, tmp_path):
+    out = ok(run("backup", str(tmp_path / "b.db")))
+    assert out.startswith(f"Backed up to {tmp_path / 'b.db'}: 1 subjects") and "verified" in out
+    fails(run("backup", str(tmp_path)), "is a folder")
+    ok(run("add-subject", "101-002", "--initials", "DEF", "--sex", "M", "--birth-date", "1958-04-02",
+           "--consent-date", "2025-02-10"))
+    fails(run("restore", str(tmp_path / "b.db")), "add --yes")  # no terminal to ask
+    assert '"101-002"' in ok(run("subjects", "--json"))
+    out = ok(run("restore", str(tmp_path / "b.db"), "--yes"))
+    assert out.startswith(f"Restored {run.db} from {tmp_path / 'b.db'}: 1 subjects")
+    assert '"101-002"' not in ok(run("subjects", "--json"))
+    assert ok(run("audit", "verify")).startswith("The audit trail is intact")
+
+
+def test_a_damaged_database_from_the_command_line(run, tmp_path):
+    fails(run("backup", str(tmp_path / "backups" / "x.db")), "does not exist")
+    (tmp_path / "backups").mkdir()
+    ok(run("backup", str(tmp_path / "backups" / "cli-20260101-000000.db")))
+    for extra in ("-wal", "-shm"):
+        (tmp_path / f"cli.db{extra}").unlink(missing_ok=True)
+    run.db.write_bytes(b"not a database" * 500)
+    err = fails(run("due"), "not a coordinator database, or it is damaged")
+    assert "The last good backup is" in err and "restore" in err and "cli-20260101-000000.db" in err
+    ok(run("restore", str(tmp_path / "backups" / "cli-20260101-000000.db"), "--yes"))
+    ok(run("due"))
+
+
+def test_a_foreign_file_is_not_restored_over(run, tmp_path):
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
+    fails(run("restore", str(other), "--yes"), "not a coordinator")
+    assert '"101-001"' in ok(run("subjects", "--json"))
+
+
+def test_a_database_with_a_broken_trail_is_still_backed_up_with_a_warning(run, tmp_path):
+    raw = sqlite3.connect(run.db)
+    raw.execute("DROP TRIGGER audit_no_update")
+    raw.execute("UPDATE audit SET user = 'someone' WHERE seq = 2")
+    raw.commit()
+    raw.close()
+    code, out, err = run("backup", str(tmp_path / "evidence.db"))
+    assert code == 1 and out == ""
+    assert "But the audit trail is broken, in the database and so in its backup: " in err and "Row #2" in err
+    assert (tmp_path / "evidence.db").exists()  # the evidence kept as it is
+    fails(run("restore", str(tmp_path / "evidence.db"), "--yes"), "audit trail is broken")  # never restored unknowingly

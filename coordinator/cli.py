@@ -831,7 +831,10 @@ def cmd_user_enable(args) -> int:
 
 def cmd_user_password(args) -> int:
     service = _open(args)
-    service.set_password(args.name, _password(f"New password for {args.name}: ", "COORDINATOR_NEW_PASSWORD", twice=True))
+    own = service.account is not None and service.account.name.lower() == args.name.strip().lower()
+    current = _password("Your current password: ", "COORDINATOR_PASSWORD") if own else None
+    service.set_password(args.name, _password(f"New password for {args.name}: ", "COORDINATOR_NEW_PASSWORD", twice=True),
+                         current)
     print(f"Set the password of {args.name}.")
     return 0
 

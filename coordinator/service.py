@@ -44,7 +44,7 @@ AUTO_BACKUPS_KEPT = 20
 
 # Audit actions that change no study data: an automatic backup after only these would be a
 # copy of the one before (and would push an older, different one out of the rotation).
-UNCHANGING = frozenset({"login", "login_failed", "login_refused", "print", "export", "backup", "auto_backup"})
+UNCHANGING = frozenset({"login", "login_failed", "login_refused", "unlock", "signature_password", "password_check", "print", "export", "backup", "auto_backup"})
 
 # Fields that hold a plan, not a record: changing or clearing them is not a correction.
 PLANS = frozenset({"planned_c1d1"})
@@ -231,6 +231,16 @@ class Service:
     def log_in(self, name: str, password: str) -> Account:
         """Check a name and password. Every try is audited; after ``FREE_TRIES`` failures in a row
         each further try must wait (2, 4, 8... s, up to 5 min), whatever the password."""
+        return self._check_password(name, password, "login", "Wrong user name or password.")
+
+    def confirm_password(self, password: str, action: str = "unlock") -> None:
+        """The logged-in person gives their password again (``action``: unlocking the window, or
+        signing), counted and slowed down as log-ins are."""
+        if self.account is None:
+            raise AccessDenied("Nobody is logged in.")
+        self._check_password(self.account.name, password, action, "Wrong password.")
+
+    def _check_password(self, name: str, password: str, action: str, wrong: str) -> Account:
         name = (name or "").strip()
         account = self.store.account(name) if name else None
         now = dt.datetime.now(dt.timezone.utc)
@@ -243,25 +253,19 @@ class Service:
             # an unknown name is not written down: it may be a password typed in the wrong box
             with self.store.write(account.name if account else "(unknown)", "login_failed") as tx:
                 tx.audit(None, "account", None, account.name if account else None,
-                         "no such account" if account is None else "wrong password")
+                         "no such account" if account is None else f"wrong password ({action})")
                 if account is not None:
                     tx.update_account(account.name, failed_logins=account.failed_logins + 1, last_failed_at=tx.at)
-            raise LogInFailed("Wrong user name or password.")
+            raise LogInFailed(wrong)
         if not account.active:
             self._audit_log_in("login_refused", account.name, "account disabled")
             raise LogInFailed(f"The account {account.name} is disabled: ask an administrator.")
-        with self.store.write(account.name, "login") as tx:
+        with self.store.write(account.name, action) as tx:
             tx.audit(None, "account", None, account.name)
             tx.update_account(account.name, failed_logins=0, last_failed_at=None)
         self.account = replace(account, failed_logins=0, last_failed_at=None)
         self.user = account.name
         return self.account
-
-    def confirm_password(self, password: str) -> None:
-        """The logged-in person gives their password again (unlocking the window, signing)."""
-        if self.account is None:
-            raise AccessDenied("Nobody is logged in.")
-        self.log_in(self.account.name, password)
 
     def _audit_log_in(self, action: str, name: str, why: str) -> None:
         with self.store.write(name, action) as tx:
@@ -321,10 +325,15 @@ class Service:
             tx.audit(None, "account", None, account.name, f"{account.name} enabled")
         return Change("account_enable")
 
-    def set_password(self, name: str, password: str) -> Change:
-        """An admin sets anyone's password; anyone logged in sets their own."""
+    def set_password(self, name: str, password: str, current: str | None = None) -> Change:
+        """An admin sets anyone else's password; everyone sets their own, giving the current one
+        (an unattended window must not let someone else take over the account)."""
         account = self._account(name)
-        if not (self.account is not None and self.account.name == account.name):
+        if self.account is not None and self.account.name == account.name:
+            if current is None:
+                raise InputError(None, "current password", "give your current password to change it")
+            self.confirm_password(current, "password_check")
+        else:
             self.require("accounts")
         problem = accounts_mod.check_password(account.name, password)
         if problem:
@@ -670,7 +679,7 @@ class Service:
         meaning = " ".join((meaning or "").split())
         if not meaning or len(meaning) > 120:
             raise InputError(subject_id, "meaning", "must be 1 to 120 characters")
-        self.confirm_password(password)
+        self.confirm_password(password, "signature_password")
         with self.store.write(self.user, "sign") as tx:
             tx.add_signature(subject_id, visit, self.account, meaning)
             tx.audit(subject_id, f"signature.{visit}", None, f"{self.account.display_name} ({self.account.name}): {meaning}")

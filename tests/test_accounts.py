@@ -192,13 +192,27 @@ def test_account_fields_are_checked(admin):
 
 def test_passwords_are_set_by_admins_or_by_their_owner(admin, db_path):
     coordinator = as_user(db_path, "coord1")
-    coordinator.set_password("coord1", "a new long password")
+    with pytest.raises(InputError, match="give your current password"):
+        coordinator.set_password("coord1", "a new long password")
+    with pytest.raises(LogInFailed, match="Wrong password"):
+        coordinator.set_password("coord1", "a new long password", current="not it at all")
+    coordinator.set_password("coord1", "a new long password", current=PASSWORD)
     with pytest.raises(AccessDenied):
         coordinator.set_password("inv1", "a new long password")
     as_user(db_path, "coord1", "a new long password")
     admin.set_password("inv1", "another long password")
     as_user(db_path, "inv1", "another long password")
     assert "long password" not in str(admin.store.audit_rows())
+
+
+def test_unlocking_is_audited_apart_from_log_ins(admin, db_path):
+    coordinator = as_user(db_path, "coord1")
+    with pytest.raises(LogInFailed, match="^Wrong password.$"):
+        coordinator.confirm_password("not my password")
+    coordinator.confirm_password(PASSWORD)
+    rows = coordinator.store.audit_rows()[-2:]
+    assert [(r.user, r.action, r.reason) for r in rows] == [("coord1", "login_failed", "wrong password (unlock)"),
+                                                            ("coord1", "unlock", None)]
 
 
 def test_an_investigator_signs_a_recorded_visit(admin, db_path):

@@ -7,6 +7,7 @@ a plain message, anything else as a bug report, never as a bare traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -18,9 +19,10 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QProgressDialog
 
 from coordinator import __version__
+from coordinator.accounts import Account
 from coordinator.errors import CoordinatorError
 from coordinator.service import Service
-from coordinator.ui import ask, settings
+from coordinator.ui import ask, log_in_dialog, settings
 from coordinator.ui.main_window import MainWindow
 from coordinator.ui.session import Session
 
@@ -41,7 +43,9 @@ def application() -> QApplication:
 
 def run(path: Path, user: str | None = None, first_run: str = "ask", smoke: bool = False) -> int:
     """Open the window on ``path``. ``first_run``: what to do when there is no database there yet
-    ("ask", or "demo"). ``smoke``: quit as soon as the window is up (start-up checks and timing)."""
+    ("ask", or "demo"). ``smoke``: quit as soon as the window is up (start-up checks and timing);
+    where the database has accounts, nobody is there to type a password, so the log-in is taken from
+    $COORDINATOR_USER (or ``user``) and $COORDINATOR_PASSWORD, as the command line takes it."""
     app = application()
     sys.excepthook = _excepthook
     ask.UNATTENDED = smoke
@@ -68,15 +72,37 @@ def run(path: Path, user: str | None = None, first_run: str = "ask", smoke: bool
 
 
 def open_window(path: Path, user: str | None = None) -> MainWindow | None:
-    """A main window on ``path``; the database was prepared (migrated, plans rebuilt) already."""
+    """A main window on ``path``; the database was prepared (migrated, plans rebuilt) already.
+    Where it has accounts, the log-in comes first; None when the user quits it."""
     try:
         service = Service.open(path, user=user)
     except CoordinatorError as exc:
         ask.error(None, f"The database cannot be opened.\n\n{exc}")
         return None
+    if service.needs_log_in() and _log_in(service, user, path) is None:
+        service.close()
+        return None
     window = MainWindow(Session(service, path), open_window)
     window.show()
     return window
+
+
+def _log_in(service: Service, user: str | None, path: Path) -> Account | None:
+    """The log-in dialog, its user name filled in from ``user`` or $COORDINATOR_USER; unattended
+    (``--smoke``), that name and $COORDINATOR_PASSWORD, any refusal said on stderr."""
+    name = user or os.environ.get("COORDINATOR_USER", "")
+    if not ask.UNATTENDED:
+        return log_in_dialog.log_in(service, name, path)
+    password = os.environ.get("COORDINATOR_PASSWORD")
+    if not name or password is None:
+        print("coordinator: this database has accounts and nobody is here to log in: set COORDINATOR_USER "
+              "(or --user) and COORDINATOR_PASSWORD.", file=sys.stderr)
+        return None
+    try:
+        return service.log_in(name, password)
+    except CoordinatorError as exc:
+        print(f"coordinator: cannot log in: {exc}", file=sys.stderr)
+        return None
 
 
 def prepare_database(path: Path, user: str | None, create: str | None, protocol_file: Path | None) -> bool:

@@ -64,6 +64,13 @@ def text(parent: QWidget | None, title: str, label: str, value: str = "") -> str
     return answer.strip() if ok else None
 
 
+def save_file(parent: QWidget | None, title: str, suggested: str, filters: str) -> str | None:
+    """Where to save a file, or None when cancelled."""
+    from PySide6.QtWidgets import QFileDialog
+    name, _ = QFileDialog.getSaveFileName(parent, title, suggested, filters)
+    return name or None
+
+
 def reason(parent: QWidget | None, what: str) -> str | None:
     """Why an already-recorded value is being corrected (the audit trail keeps it); None = cancel."""
     while True:

@@ -8,6 +8,7 @@ and asks for a reason (the audit trail keeps it). Every tick is saved at once, e
 from __future__ import annotations
 
 import datetime as dt
+from html import escape
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -17,7 +18,8 @@ from PySide6.QtWidgets import (
 
 from coordinator.dates import display, display_window
 from coordinator.errors import CoordinatorError, CorrectionNeedsReason
-from coordinator.ui import ask
+from coordinator.ui import access, ask
+from coordinator.ui.audit_table import local_time
 from coordinator.ui.checklist_table import ChecklistTableModel
 from coordinator.ui.table import list_view
 from coordinator.ui.form import DateEdit
@@ -29,10 +31,12 @@ class ChecklistView(QWidget):
     """Signals:
         missed_requested(): the user wants to mark the visit missed (the subject screen asks why).
         unscheduled_requested(): the user wants to add an unscheduled visit.
+        sign_requested(): the user wants to sign off the visit (the subject screen asks for the password).
     """
 
     missed_requested = Signal()
     unscheduled_requested = Signal()
+    sign_requested = Signal()
 
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
@@ -52,6 +56,11 @@ class ChecklistView(QWidget):
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setWordWrap(True)
         layout.addWidget(self.title)
+        self.signed = QLabel()  # the visit's sign-offs, if any
+        self.signed.setTextFormat(Qt.TextFormat.RichText)
+        self.signed.setWordWrap(True)
+        self.signed.hide()
+        layout.addWidget(self.signed)
         row = QHBoxLayout()
         row.addWidget(QLabel("Visit date"))
         self.date_edit = DateEdit()
@@ -60,7 +69,8 @@ class ChecklistView(QWidget):
         self.record_button.setToolTip("Save the visit's date and notes")
         self.missed_button = QPushButton("Missed…")
         self.unscheduled_button = QPushButton("Unscheduled visit…")
-        for button in (self.record_button, self.missed_button, self.unscheduled_button):
+        self.sign_button = QPushButton("Sign off…")
+        for button in (self.record_button, self.missed_button, self.unscheduled_button, self.sign_button):
             row.addWidget(button)
         row.addStretch(1)
         layout.addLayout(row)
@@ -99,19 +109,23 @@ class ChecklistView(QWidget):
         self.record_button.clicked.connect(self.record_visit)
         self.missed_button.clicked.connect(self.missed_requested)
         self.unscheduled_button.clicked.connect(self.unscheduled_requested)
+        self.sign_button.clicked.connect(self.sign_requested)
         self.done_button.clicked.connect(lambda: self.tick_selected("done"))
         self.not_done_button.clicked.connect(lambda: self.tick_selected("not_done"))
         self.na_button.clicked.connect(lambda: self.tick_selected("not_applicable"))
         self.request_button.clicked.connect(lambda: self.tick_selected("requested"))
         self.clear_button.clicked.connect(self.clear_selected)
         self.table.doubleClicked.connect(self._on_table_double_clicked)
+        self.tick_shortcuts: list[QShortcut] = []  # off for a role that may not change visits (_restrict_writes)
         for key, status in (("Space", "done"), ("N", "not_done"), ("A", "not_applicable")):
             shortcut = QShortcut(QKeySequence(key), self.table)
+            self.tick_shortcuts.append(shortcut)
             shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
             shortcut.activated.connect(lambda status=status: self.tick_selected(status))
         clear = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.table)
         clear.setContext(Qt.ShortcutContext.WidgetShortcut)
         clear.activated.connect(self.clear_selected)
+        self.tick_shortcuts.append(clear)
 
     # -- showing -------------------------------------------------------------------------------------
     def show_visit(self, subject_id: str | None, visit, subject=None) -> None:
@@ -129,6 +143,8 @@ class ChecklistView(QWidget):
             self.title.setText("<i>Choose a visit on the timeline or in the list.</i>")
             self.model.set_rows([])
             self.progress.setText("")
+            self._show_signatures()
+            self._restrict_writes()
             return
         v = visit.visit
         look = visit_look(visit.status)
@@ -151,7 +167,40 @@ class ChecklistView(QWidget):
                                       else "visit notes (saved with Record visit)")
         self.record_button.setText("Change date" if v.date else ("Record first dose" if first_dose else "Record visit"))
         self.missed_button.setEnabled(not v.missed and v.kind != "unscheduled" and not first_dose)
+        self._show_signatures()
+        self._restrict_writes()
         self._load_items()
+
+    def _restrict_writes(self) -> None:
+        """A role that may not change visits (a monitor) reads the checklist but cannot tick it."""
+        access.restrict(self.service, "subjects", self.date_edit, self.notes, self.record_button, self.missed_button,
+                        self.unscheduled_button, self.done_button, self.not_done_button, self.na_button,
+                        self.clear_button, self.request_button, *self.tick_shortcuts)
+
+    def can_sign(self) -> tuple[bool, str]:
+        """Whether the visit shown can be signed off here, and if not, why (the button's tooltip)."""
+        if self.visit is None:
+            return False, "Choose a visit to sign off"
+        if self.service.account is None:
+            return False, "Signing needs accounts: an investigator logs in, then signs off visits"
+        if not self.service.may("sign"):
+            return False, f"Only an investigator signs off visits ({self.service.account.name} is a {self.service.account.role})"
+        if self.visit.visit.date is None and not self.visit.visit.missed:
+            return False, "The visit is not recorded yet: there is nothing to sign"
+        return True, "Sign off this visit with your password (kept in the audit trail)"
+
+    def _show_signatures(self) -> None:
+        """The visit's sign-offs: who, when (local time) and what the signature means."""
+        allowed, why = self.can_sign()
+        self.sign_button.setEnabled(allowed)
+        self.sign_button.setToolTip(why)
+        signatures = [] if self.visit is None else [
+            s for s in self.service.signatures(self.subject_id) if s.visit == self.visit.visit.code]
+        self.signed.setText("<br>".join(
+            f"<span style='color:#009E73; font-size:large'>✍</span> Signed by <b>{escape(s.display_name)}</b> ({escape(s.user)}) "
+            f"on {local_time(s.at, seconds=False)} — {escape(s.meaning)}" for s in signatures))
+        self.signed.setToolTip("<br>".join(f"{s.at} (UTC)" for s in signatures))
+        self.signed.setVisible(bool(signatures))
 
     def _load_items(self) -> None:
         selected = self.table.currentIndex().row()
@@ -190,7 +239,7 @@ class ChecklistView(QWidget):
                     f"Clear the tick on “{item.label}”?")
 
     def _on_table_double_clicked(self, index: QModelIndex) -> None:
-        if self.model.row(index).status not in ("done", "not_applicable"):
+        if self.service.may("subjects") and self.model.row(index).status not in ("done", "not_applicable"):
             self.tick_selected("done")
 
     def record_visit(self) -> None:

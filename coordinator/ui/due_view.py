@@ -11,7 +11,7 @@ from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from coordinator.dates import display
-from coordinator.ui import ask, settings
+from coordinator.ui import access, ask, settings
 from coordinator.ui.due_table import SECTION_TITLES, SECTIONS, DueTableModel, due_rows
 from coordinator.ui.session import Session
 from coordinator.ui.status import visit_look
@@ -125,6 +125,7 @@ class DueView(QWidget):
         if ref is not None and ref.kind == "cycle" and ref.day == 1:
             menu.addAction(f"Dosing form, cycle {ref.cycle}…",
                            lambda: form_preview.dosing(self, self.session, row.subject, ref.cycle))
+        access.restrict(self.session.service, "print", *menu.actions()[1:])
         return menu
 
     def _on_table_context_menu_requested(self, pos) -> None:

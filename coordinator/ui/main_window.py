@@ -2,7 +2,10 @@
 
 Layout after design.md: a header with the study and the day being looked at, a
 navigation list on the left, the screens in a stack, and a status bar with the
-database file, the enrollment count and the user.
+database file, the enrollment count and who is logged in (``access.who``).
+
+What the role may not do is greyed out (``access.restrict``); where someone logged
+in, the window locks itself after a spell without input, or on Ctrl+L (``lock``).
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from PySide6.QtWidgets import (
 
 from coordinator import __version__
 from coordinator.errors import CoordinatorError
-from coordinator.ui import ask, settings
+from coordinator.ui import access, ask, settings
 from coordinator.ui.due_view import DueView
 from coordinator.ui.form import DateEdit
+from coordinator.ui.lock import WindowLock
 from coordinator.ui.session import Session
 
-VIEWS = ("today", "subjects", "subject")
+VIEWS = ("today", "subjects", "subject", "audit")
 
 
 class MainWindow(QMainWindow):
@@ -36,8 +40,10 @@ class MainWindow(QMainWindow):
         self._open_window = open_window  # app.open_window: File > Open starts a new window on another file
         self._build_ui()
         self._build_menus()
+        self.window_lock = WindowLock(self, self.service, keep=(self.quit_action,))  # the content and a lock screen
         self._connect_signals()
         self._restore()
+        self._apply_access()
         self._refresh_status()
 
     # -- building ------------------------------------------------------------------------------
@@ -64,12 +70,13 @@ class MainWindow(QMainWindow):
         for widget in (self.previous_day, self.day_edit, self.next_day, self.today_button):
             header.addWidget(widget)
         header.addSpacing(16)
-        header.addWidget(QLabel(f"User: <b>{self.service.user}</b>"))
+        self.user_label = QLabel()  # who is logged in: _apply_access
+        header.addWidget(self.user_label)
         outer.addLayout(header)
 
         body = QHBoxLayout()
         self.nav = QListWidget()
-        self.nav.addItems(["Today", "Subjects", "Subject"])
+        self.nav.addItems(["Today", "Subjects", "Subject", "Audit trail"])
         self.nav.setFixedWidth(self.nav.sizeHintForColumn(0) + 24)
         self.stack = QStackedWidget()
         self.due_view = DueView(self.session)
@@ -85,7 +92,7 @@ class MainWindow(QMainWindow):
 
         self.status_db = QLabel()
         self.status_enrolled = QLabel()
-        self.status_user = QLabel(f"·  user {self.service.user}")
+        self.status_user = QLabel()
         for label in (self.status_db, self.status_enrolled, self.status_user):
             self.statusBar().addWidget(label)
 
@@ -105,21 +112,31 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Open database…", self._on_open_triggered, QKeySequence.StandardKey.Open)
         self._action(file_menu, "&New study database…", self._on_new_triggered)
         file_menu.addSeparator()
-        self._action(file_menu, "&Import subjects…", self._on_import_triggered)
-        self._action(file_menu, "&Export subjects…", self._on_export_triggered)
+        self.import_action = self._action(file_menu, "&Import subjects…", self._on_import_triggered)
+        self.export_action = self._action(file_menu, "&Export subjects…", self._on_export_triggered)
         file_menu.addSeparator()
-        self._action(file_menu, "&Print…", self._on_print_triggered, QKeySequence.StandardKey.Print,
-                     "Print the day's due list, or the open visit's checklist")
-        self._action(file_menu, "Print the day's &packet…", self.due_view.print_day, "Ctrl+Shift+P",
-                     "Every requisition due on the day looked at, and each day 1's dosing form")
+        self.print_action = self._action(file_menu, "&Print…", self._on_print_triggered, QKeySequence.StandardKey.Print,
+                                         "Print the day's due list, or the open visit's checklist")
+        self.packet_action = self._action(file_menu, "Print the day's &packet…", self.due_view.print_day, "Ctrl+Shift+P",
+                                          "Every requisition due on the day looked at, and each day 1's dosing form")
         file_menu.addSeparator()
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.lock_action = self._action(file_menu, "&Lock now", lambda: self.window_lock.lock(), "Ctrl+L",
+                                        "Hide everything until your password is given again (where the database has accounts)")
+        self.my_password_action = self._action(file_menu, "Change my pass&word…", self._on_my_password_triggered)
+        self.accounts_action = self._action(file_menu, "&Accounts…", self._on_accounts_triggered,
+                                            tip="Add accounts, disable or enable them, set passwords (administrators)")
+        self._action(file_menu, "P&references…", self._on_preferences_triggered, QKeySequence.StandardKey.Preferences,
+                     "When the window locks itself")
+        file_menu.addSeparator()
+        self.quit_action = self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         go = bar.addMenu("&Go")
         self.today_action = self._action(go, "&Today", self._on_today_triggered, "Ctrl+T", "Dashboard for today")
         self._action(go, "&Find subject…", self._on_find_triggered, QKeySequence.StandardKey.Find,
                      "Type part of a subject id or initials")
         self._action(go, "&Subject", lambda: self.show_view("subject"), "Ctrl+3")
+        self._action(go, "&Audit trail", lambda: self.show_view("audit"), "Ctrl+4",
+                     "Every change, print, export and log-in, with filters, CSV export and a check of its hash chain")
         go.addSeparator()
         self._action(go, "&Next visit", lambda: self._step_visit(1), "Ctrl+Down")
         self._action(go, "&Previous visit", lambda: self._step_visit(-1), "Ctrl+Up")
@@ -127,7 +144,8 @@ class MainWindow(QMainWindow):
         self._action(go, "Next day", lambda: self._step_day(1), "Alt+Right")
 
         self.subject_menu = bar.addMenu("&Subject")
-        self._action(self.subject_menu, "&Add subject…", self._on_add_subject_triggered, QKeySequence.StandardKey.New)
+        self.add_subject_action = self._action(self.subject_menu, "&Add subject…", self._on_add_subject_triggered,
+                                               QKeySequence.StandardKey.New)
         self.subject_menu.addSeparator()  # the subject screen adds its actions here when it is built
 
         help_menu = bar.addMenu("&Help")
@@ -166,6 +184,7 @@ class MainWindow(QMainWindow):
             view = SubjectsView(self.session)
             view.open_subject.connect(self.open_subject)
             view.add_subject.connect(self._on_add_subject_triggered)
+            access.restrict(self.service, "subjects", view.add_button)
             self._install("subjects", view)
         return self._screens["subjects"]
 
@@ -178,6 +197,15 @@ class MainWindow(QMainWindow):
             self._install("subject", view)
             view.set_active(self.nav.currentRow() == VIEWS.index("subject"))
         return self._screens["subject"]
+
+    @property
+    def audit_view(self):
+        if "audit" not in self._screens:
+            from coordinator.ui.audit_view import AuditView
+            view = AuditView(self.session)
+            view.open_subject.connect(self.open_subject)
+            self._install("audit", view)
+        return self._screens["audit"]
 
     def _install(self, name: str, view: QWidget) -> None:
         index = VIEWS.index(name)
@@ -206,6 +234,8 @@ class MainWindow(QMainWindow):
     def _on_nav_current_row_changed(self, row: int) -> None:
         if VIEWS[row] == "subjects":
             self.subjects_view.ensure_loaded()
+        if VIEWS[row] == "audit":
+            self.audit_view.ensure_loaded()
         if VIEWS[row] == "subject" or "subject" in self._screens:
             self.subject_view.set_active(VIEWS[row] == "subject")
 
@@ -233,7 +263,44 @@ class MainWindow(QMainWindow):
         self.status_enrolled.setText(f"·  {self.service.enrolled_count()} of {self.service.protocol.enrollment_cap} enrolled")
         self.today_button.setEnabled(self.session.day != self.service.today)
 
+    def _apply_access(self) -> None:
+        """Who is at the desk, in the header and the status bar; what their role may not do greyed out
+        (the service refuses it anyway); the lock, where there is a password to unlock with."""
+        service = self.service
+        self.user_label.setText(f"User: {access.who(service, rich=True)}")
+        self.status_user.setText(f"·  {access.who(service)}")
+        access.restrict(service, "subjects", self.add_subject_action)
+        access.restrict(service, "import", self.import_action)
+        access.restrict(service, "export", self.export_action)
+        access.restrict(service, "print", self.print_action, self.packet_action, self.due_view.print_day_button)
+        access.restrict(service, "accounts", self.accounts_action)
+        if "subjects" in self._screens:
+            access.restrict(service, "subjects", self.subjects_view.add_button)
+        self.lock_action.setEnabled(self.window_lock.available)
+        self.my_password_action.setEnabled(service.account is not None)
+        self.window_lock.set_minutes(settings.LOCK_MINUTES.get())
+
     # -- actions -----------------------------------------------------------------------------------------
+    def _on_accounts_triggered(self) -> None:
+        from coordinator.ui.accounts_dialog import AccountsDialog
+        before = self.service.account
+        AccountsDialog(self.session, self).exec()
+        if self.service.account != before:  # the first account was added: single-user mode is over
+            self._apply_access()
+            if "subject" in self._screens:
+                self.subject_view.refresh()
+
+    def _on_my_password_triggered(self) -> None:
+        from coordinator.ui.accounts_dialog import SetPasswordDialog
+        account = self.service.account
+        if account is not None and SetPasswordDialog(self.session, account.name, self).exec():
+            ask.info(self, "Your password is changed: use it from your next log-in.")
+
+    def _on_preferences_triggered(self) -> None:
+        from coordinator.ui.preferences_dialog import PreferencesDialog
+        if PreferencesDialog(self.service, self).exec():
+            self.window_lock.set_minutes(settings.LOCK_MINUTES.get())
+
     def _on_add_subject_triggered(self) -> None:
         from coordinator.ui.subject_dialog import SubjectDialog
         dialog = SubjectDialog(self.session, None, self)

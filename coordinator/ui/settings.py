@@ -39,3 +39,6 @@ LAST_VIEW = Option("window/last_view", "today", str)
 LAST_SUBJECT = Option("window/last_subject", "", str)
 UPCOMING_DAYS = Option("dashboard/upcoming_days", 7, int)
 TIMELINE_ZOOM = Option("timeline/px_per_day", 6.0, float)
+# The window locks after this many minutes without a key press or a mouse move (0: never); only
+# where the database has accounts, since single-user mode has no password to unlock with.
+LOCK_MINUTES = Option("security/lock_minutes", 10, int)

@@ -17,7 +17,7 @@ from coordinator.dates import display
 from coordinator.errors import CoordinatorError
 from coordinator.schedule import FIRST_DOSE
 from coordinator.service import TimelineVisit
-from coordinator.ui import action_dialogs, ask, settings
+from coordinator.ui import access, action_dialogs, ask, settings
 from coordinator.ui.checklist_view import ChecklistView
 from coordinator.ui.history_table import HistoryTableModel
 from coordinator.ui.session import Session
@@ -56,6 +56,7 @@ class SubjectView(QWidget):
         self.record_action = action("&Record the visit", lambda: self.checklist.record_visit(), "Ctrl+R")
         self.missed_action = action("&Missed visit…", self._on_missed_requested)
         self.unscheduled_action = action("&Unscheduled visit…", self._on_unscheduled_requested, "Ctrl+U")
+        self.sign_action = action("Sign &off the visit…", self._on_sign_requested)
         self.screen_fail_action = action("&Screen failure…", lambda: self._open(action_dialogs.ScreenFailDialog))
         self.end_action = action("End &treatment…", lambda: self._open(action_dialogs.EndTreatmentDialog))
         self.dose_action = action("Change &dose level…", lambda: self._open(action_dialogs.DoseDialog))
@@ -64,13 +65,19 @@ class SubjectView(QWidget):
         self.dosing_action = action("&Dosing form for this cycle…", self._on_dosing_triggered, "Ctrl+Shift+D")
         self.event_actions = [action(f"{event.label}…", lambda _=False, k=kind: self._open(action_dialogs.EventDialog, k))
                               for kind, event in self.service.protocol.events.items()]
+        # what changes the subject's facts: a role without 'subjects' (a monitor, an admin) only reads
+        self.write_actions = [self.edit_action, self.enroll_action, self.record_action, self.missed_action,
+                              self.unscheduled_action, self.screen_fail_action, self.end_action, self.dose_action,
+                              self.steroid_action, *self.event_actions]
         self.subject_actions = [self.edit_action, self.enroll_action, self.record_action, self.missed_action,
                                 self.unscheduled_action, self.screen_fail_action, self.end_action, self.dose_action,
-                                self.steroid_action, self.requisition_action, self.dosing_action, *self.event_actions]
+                                self.steroid_action, self.requisition_action, self.dosing_action, *self.event_actions,
+                                self.sign_action]
 
     def add_actions_to(self, menu: QMenu) -> None:
         for action in self.subject_actions[:5]:
             menu.addAction(action)
+        menu.addAction(self.sign_action)
         menu.addSeparator()
         for action in self.subject_actions[5:9]:
             menu.addAction(action)
@@ -99,6 +106,7 @@ class SubjectView(QWidget):
                 menu = QMenu(button)
                 menu.addActions(actions)
                 button.setMenu(menu)
+            _follow_actions(button, actions)
             top.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(top)
         self.timeline = TimelineWidget()
@@ -129,6 +137,7 @@ class SubjectView(QWidget):
         self.timeline.zoom_changed.connect(settings.TIMELINE_ZOOM.set)
         self.checklist.missed_requested.connect(self._on_missed_requested)
         self.checklist.unscheduled_requested.connect(self._on_unscheduled_requested)
+        self.checklist.sign_requested.connect(self._on_sign_requested)
         self.session.changed.connect(self._on_session_changed)
         self.session.day_changed.connect(lambda _day: self.refresh())
         self.session.today_changed.connect(lambda _today: self.refresh())  # new defaults (the visit date)
@@ -240,6 +249,13 @@ class SubjectView(QWidget):
         self.end_action.setEnabled(started)
         self.dose_action.setEnabled(not ended)
         self.unscheduled_action.setEnabled(True)
+        access.restrict(self.service, "subjects", *self.write_actions)
+        access.restrict(self.service, "print", self.requisition_action, self.dosing_action)
+        self._update_sign_action()
+
+    def _update_sign_action(self) -> None:
+        """Signing follows the visit shown: recorded, and an investigator logged in."""
+        self.sign_action.setEnabled(self._active and self.subject is not None and self.checklist.can_sign()[0])
 
     # -- visits --------------------------------------------------------------------------------------------
     def current_visit_code(self) -> str | None:
@@ -251,6 +267,7 @@ class SubjectView(QWidget):
         if row < 0:
             self.checklist.show_visit(self.subject_id, None)
             self.timeline.select_visit(None)
+            self._update_sign_action()
             return
         index = self.visit_model.index(row, 0)
         moved = self.visits.currentIndex().row() != row
@@ -276,6 +293,7 @@ class SubjectView(QWidget):
         self.timeline.select_visit(visit.visit.code)
         self.checklist.show_visit(self.subject_id, visit, self.subject)  # the subject the timeline just read
         self.tabs.setCurrentWidget(self.checklist)
+        self._update_sign_action()
 
     # -- actions ---------------------------------------------------------------------------------------------
     def _open(self, dialog_class, *args):
@@ -310,6 +328,12 @@ class SubjectView(QWidget):
         if code:
             self._open(action_dialogs.MissedVisitDialog, code)
 
+    def _on_sign_requested(self) -> None:
+        if self.subject_id is None or not self.checklist.can_sign()[0]:
+            return
+        from coordinator.ui.sign_dialog import SignDialog
+        SignDialog(self.session, self.subject_id, self.checklist.visit.visit, self).exec()
+
     def _on_unscheduled_requested(self) -> None:
         dialog = self._open(action_dialogs.UnscheduledDialog)
         if dialog is not None and dialog.code:
@@ -318,6 +342,15 @@ class SubjectView(QWidget):
     def _on_session_changed(self, change) -> None:
         if self.subject_id and (self.subject_id in change.subject_ids or not change.subject_ids):
             self.refresh()
+
+
+def _follow_actions(button: QPushButton, actions: list[QAction]) -> None:
+    """The button is enabled while any of its actions is (they are off for a role that may not)."""
+    def update(_enabled: bool = False) -> None:
+        button.setEnabled(any(a.isEnabled() for a in actions))
+    for action in actions:
+        action.enabledChanged.connect(update)
+    update()
 
 
 def _visit_to_open(visits) -> str | None:

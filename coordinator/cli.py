@@ -20,7 +20,7 @@ from coordinator import protocol as protocol_mod
 from coordinator.dates import display, display_window, parse_iso
 from coordinator.errors import AccessDenied, CoordinatorError, DamagedDatabase, InputError
 from coordinator.model import Subject
-from coordinator.service import Service, restore_damaged
+from coordinator.service import Service, default_backup_folder, last_good_backup, restore_damaged
 
 STATUS_MARK = {"done": "✓", "due": "●", "overdue": "▲", "missed": "✕", "planned": "○", "cancelled": "–",
                "upcoming": "○", "pending": "☐", "not_done": "✕", "not_applicable": "–"}
@@ -60,11 +60,10 @@ def _way_out(exc: CoordinatorError, args) -> str:
     """For a damaged or foreign database: the last good automatic backup, and how to restore it."""
     if not isinstance(exc, DamagedDatabase) or getattr(args, "run", None) is cmd_restore:
         return ""
-    from coordinator.db import backup as backup_mod
     path = _db_path(args)
-    found = backup_mod.last_good_backup(backup_mod.default_backup_folder(path), path.stem)
+    found = last_good_backup(path)
     if found is None:
-        return f" No good backup was found in {backup_mod.default_backup_folder(path)}."
+        return f" No good backup was found in {default_backup_folder(path)}."
     backup, report = found
     return (f" The last good backup is {backup} ({report.subjects} subjects, taken {report.taken_at}):"
             f" restore it with 'coordinator --db {path} restore {backup}'.")

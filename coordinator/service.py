@@ -194,6 +194,11 @@ class Service:
     def close(self) -> None:
         self.store.close()
 
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self.store.path
+
     def _plan_version(self) -> str:
         return f"{ENGINE_VERSION}:{self.protocol.sha256}"
 
@@ -891,6 +896,20 @@ class Service:
     def _save(self, tx: Transaction, subject: Subject, plan: list[PlannedVisit]) -> None:
         tx.save_subject(subject)
         tx.save_plan(subject.id, plan)
+
+
+def default_backup_folder(path: str | Path) -> Path:
+    """Where automatic backups go unless the user chose a folder: 'backups' beside the database."""
+    from coordinator.db import backup as backup_mod
+    return backup_mod.default_backup_folder(Path(path))
+
+
+def last_good_backup(path: str | Path, folder: str | Path | None = None):
+    """(file, report) of the newest automatic backup of the database at ``path`` that passes its
+    check, in ``folder`` (default: ``default_backup_folder``); None when there is none."""
+    from coordinator.db import backup as backup_mod
+    path = Path(path)
+    return backup_mod.last_good_backup(Path(folder) if folder else backup_mod.default_backup_folder(path), path.stem)
 
 
 def restore_damaged(path: str | Path, backup: str | Path, user: str | None = None):

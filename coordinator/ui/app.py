@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QProgressDialog
 
 from coordinator import __version__
 from coordinator.accounts import Account
-from coordinator.errors import CoordinatorError
+from coordinator.errors import CoordinatorError, DamagedDatabase
 from coordinator.service import Service
 from coordinator.ui import ask, log_in_dialog, settings
 from coordinator.ui.main_window import MainWindow
@@ -127,6 +127,8 @@ def prepare_database(path: Path, user: str | None, create: str | None, protocol_
             else:
                 service = Service.open(path, user=user)
             service.close()
+        except DamagedDatabase as exc:
+            outcome["damaged"] = str(exc)
         except CoordinatorError as exc:
             outcome["error"] = str(exc)
         except OSError as exc:
@@ -147,6 +149,11 @@ def prepare_database(path: Path, user: str | None, create: str | None, protocol_
         if time.monotonic() - started > PROGRESS_AFTER_MS / 1000:
             progress.setValue(0)  # keeps the busy bar moving
     progress.close()
+    if "damaged" in outcome:  # its last good backup is offered; restored, it is opened again
+        from coordinator.ui.backups import offer_last_good_backup
+        if offer_last_good_backup(None, path, str(outcome["damaged"]), user):
+            return prepare_database(path, user, None, None)
+        return False
     if "error" in outcome:
         ask.error(None, f"The database cannot be opened.\n\n{outcome['error']}")
         return False

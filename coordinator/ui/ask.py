@@ -48,6 +48,9 @@ def bug(parent: QWidget | None, summary: str, details: str) -> None:
 
 
 def confirm(parent: QWidget | None, question: str, yes: str = "Yes") -> bool:
+    if UNATTENDED:  # nobody to answer: the question and 'no' on stderr
+        print(f"coordinator: {question}\n(unattended: not done)", file=sys.stderr)
+        return False
     from PySide6.QtWidgets import QMessageBox
     box = QMessageBox(QMessageBox.Icon.Question, TITLE, question, parent=parent)
     ok = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
@@ -68,6 +71,13 @@ def save_file(parent: QWidget | None, title: str, suggested: str, filters: str) 
     """Where to save a file, or None when cancelled."""
     from PySide6.QtWidgets import QFileDialog
     name, _ = QFileDialog.getSaveFileName(parent, title, suggested, filters)
+    return name or None
+
+
+def open_file(parent: QWidget | None, title: str, folder: str, filters: str) -> str | None:
+    """Which file to open, or None when cancelled."""
+    from PySide6.QtWidgets import QFileDialog
+    name, _ = QFileDialog.getOpenFileName(parent, title, folder, filters)
     return name or None
 
 

@@ -27,6 +27,7 @@ from coordinator.ui import access, ask, settings
 from coordinator.ui.due_view import DueView
 from coordinator.ui.form import DateEdit
 from coordinator.ui.lock import WindowLock
+from coordinator.ui.backups import BackupKeeper
 from coordinator.ui.session import Session
 
 VIEWS = ("today", "subjects", "subject", "audit")
@@ -38,6 +39,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self.service = session.service
         self._open_window = open_window  # app.open_window: File > Open starts a new window on another file
+        self.backups = BackupKeeper(session, self)  # automatic backups, hourly and on closing
         self._build_ui()
         self._build_menus()
         self.window_lock = WindowLock(self, self.service, keep=(self.quit_action,))  # the content and a lock screen
@@ -115,6 +117,11 @@ class MainWindow(QMainWindow):
         self.import_action = self._action(file_menu, "&Import subjects…", self._on_import_triggered)
         self.export_action = self._action(file_menu, "&Export subjects…", self._on_export_triggered)
         file_menu.addSeparator()
+        self.backup_action = self._action(file_menu, "Back &up now…", lambda: self.backups.back_up_now(self),
+                                          tip="A checked copy of the study database (safe while it is in use)")
+        self.restore_action = self._action(file_menu, "&Restore from a backup…", self._on_restore_triggered,
+                                           tip="Replace the study's content with a backup (the current one is backed up first)")
+        file_menu.addSeparator()
         self.print_action = self._action(file_menu, "&Print…", self._on_print_triggered, QKeySequence.StandardKey.Print,
                                          "Print the day's due list, or the open visit's checklist")
         self.packet_action = self._action(file_menu, "Print the day's &packet…", self.due_view.print_day, "Ctrl+Shift+P",
@@ -163,6 +170,7 @@ class MainWindow(QMainWindow):
         self.session.today_changed.connect(lambda _today: self._refresh_status())
         self.session.changed.connect(lambda _change: self._refresh_status())
         self.due_view.open_visit.connect(self.open_subject)
+        self.backups.backed_up.connect(lambda text: self.statusBar().showMessage(text, 15000))
 
     def _restore(self) -> None:
         geometry = settings.GEOMETRY.get()
@@ -274,6 +282,8 @@ class MainWindow(QMainWindow):
         access.restrict(service, "export", self.export_action)
         access.restrict(service, "print", self.print_action, self.packet_action, self.due_view.print_day_button)
         access.restrict(service, "accounts", self.accounts_action)
+        access.restrict(service, "backup", self.backup_action)
+        access.restrict(service, "restore", self.restore_action)
         if "subjects" in self._screens:
             access.restrict(service, "subjects", self.subjects_view.add_button)
         self.lock_action.setEnabled(self.window_lock.available)
@@ -306,6 +316,13 @@ class MainWindow(QMainWindow):
         dialog = SubjectDialog(self.session, None, self)
         if dialog.exec() and dialog.change:
             self.open_subject(dialog.change.subject_ids[0])
+
+    def _on_restore_triggered(self) -> None:
+        if self.backups.restore(self):
+            path, reopen = self.session.path, self._open_window
+            self.close()  # the restored study may have other accounts: log in to it afresh
+            if reopen:
+                reopen(path, None)
 
     def _on_open_triggered(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Open a study database", str(self.session.path.parent),
@@ -402,5 +419,6 @@ class MainWindow(QMainWindow):
         if "subject" in self._screens:
             settings.LAST_SUBJECT.set(self.subject_view.subject_id or "")
             self.subject_view.save_layout()
+        self.backups.back_up_on_close(self)
         self.session.close()
         super().closeEvent(event)

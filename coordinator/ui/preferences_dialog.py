@@ -1,11 +1,16 @@
-"""This workstation's preferences (QSettings, per user): for now, when the window locks itself."""
+"""This workstation's preferences (QSettings, per user): when the window locks itself, and where
+its automatic backups go."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox,
+    QVBoxLayout, QWidget,
+)
 
-from coordinator.service import Service
+from coordinator.service import Service, default_backup_folder
 from coordinator.ui import settings
+from coordinator.ui.backups import AUTO_BACKUP_MINUTES
 
 MAX_LOCK_MINUTES = 120
 
@@ -27,6 +32,14 @@ class PreferencesDialog(QDialog):
         self.lock_minutes.setSpecialValueText("never")  # shown at 0
         self.lock_minutes.setValue(min(max(settings.LOCK_MINUTES.get(), 0), MAX_LOCK_MINUTES))
         form.addRow("Lock the window after", self.lock_minutes)
+        self.backup_folder = QLineEdit(settings.BACKUP_FOLDER.get())
+        self.backup_folder.setPlaceholderText(str(default_backup_folder(self.service.path)))
+        self.backup_folder.setToolTip("Empty: the 'backups' folder beside the database. Another disk is safer.")
+        self.choose_folder = QPushButton("Choose…")
+        row = QHBoxLayout()
+        row.addWidget(self.backup_folder, 1)
+        row.addWidget(self.choose_folder)
+        form.addRow("Automatic backups in", row)
         layout.addLayout(form)
         if self.service.account is None:
             note = ("This database has no accounts (single-user mode), so there is no password to unlock with: "
@@ -35,6 +48,9 @@ class PreferencesDialog(QDialog):
         else:
             note = ("Counted from the last key press or mouse move. Locked, the window hides everything "
                     "identifying until your password is given again. Ctrl+L locks it at once.")
+        note += (f"\n\nAutomatic backups are made every {AUTO_BACKUP_MINUTES} minutes while the window is open and "
+                 "when it closes, if anything changed; the newest 20 are kept. A folder on another disk (not a "
+                 "network share for the database itself) survives a failed disk.")
         self.note = QLabel(note)
         self.note.setWordWrap(True)
         layout.addWidget(self.note)
@@ -43,9 +59,17 @@ class PreferencesDialog(QDialog):
         self.setMinimumWidth(460)
 
     def _connect_signals(self) -> None:
+        self.choose_folder.clicked.connect(self._on_choose_folder_clicked)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
+    def _on_choose_folder_clicked(self) -> None:
+        start = self.backup_folder.text().strip() or self.backup_folder.placeholderText()
+        folder = QFileDialog.getExistingDirectory(self, "Folder for automatic backups", start)
+        if folder:
+            self.backup_folder.setText(folder)
+
     def accept(self) -> None:
         settings.LOCK_MINUTES.set(self.lock_minutes.value())
+        settings.BACKUP_FOLDER.set(self.backup_folder.text().strip())
         super().accept()

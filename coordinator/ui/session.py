@@ -37,6 +37,7 @@ class Session(QObject):
         self.service = service
         self.path = Path(path)
         self._day = service.today
+        self._closed = False
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reader")
         self._results: queue.SimpleQueue = queue.SimpleQueue()
         self._pending = 0
@@ -106,7 +107,12 @@ class Session(QObject):
     def _on_clock_timeout(self) -> None:
         self.check_clock()
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
+        self._closed = True
         self._clock.stop()
         self._results_timer.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)

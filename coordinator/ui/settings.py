@@ -42,3 +42,4 @@ TIMELINE_ZOOM = Option("timeline/px_per_day", 6.0, float)
 # The window locks after this many minutes without a key press or a mouse move (0: never); only
 # where the database has accounts, since single-user mode has no password to unlock with.
 LOCK_MINUTES = Option("security/lock_minutes", 10, int)
+BACKUP_FOLDER = Option("backup/folder", "", str)  # '' = 'backups' beside the database

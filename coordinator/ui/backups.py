@@ -1,0 +1,141 @@
+"""Backups from the window: the automatic ones (every hour while the window is open and when it
+closes, on the worker thread, skipped when nothing changed), "Back up now", "Restore from a
+backup", and, when a database cannot be opened, the offer of its last good backup.
+
+Signals:
+    backed_up(str): a line for the status bar after each automatic backup (or its failure).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
+
+from coordinator import service as service_mod
+from coordinator.errors import CoordinatorError
+from coordinator.ui import ask, settings
+from coordinator.ui.session import Session
+
+AUTO_BACKUP_MINUTES = 60
+
+
+def backup_folder(path: Path) -> Path:
+    """The folder the user chose in the Preferences, else 'backups' beside the database."""
+    chosen = settings.BACKUP_FOLDER.get().strip()
+    return Path(chosen).expanduser() if chosen else service_mod.default_backup_folder(path)
+
+
+def local_time(utc_text: str) -> str:
+    """A stored UTC time stamp as the workstation's local time: '23-Nov-2026 14:03 CET'."""
+    moment = dt.datetime.fromisoformat(utc_text.replace("Z", "+00:00")).astimezone()
+    return moment.strftime("%d-%b-%Y %H:%M %Z")
+
+
+def offer_last_good_backup(parent: QWidget | None, path: Path, problem: str, user: str | None) -> bool:
+    """The database cannot be opened (damaged, or not ours): say so, and offer to put its last good
+    automatic backup in its place (the unusable file is kept beside it). True when restored."""
+    folder = backup_folder(path)
+    found = service_mod.last_good_backup(path, folder)
+    if found is None:
+        ask.error(parent, f"The database cannot be opened.\n\n{problem}\n\nNo good backup of it was found in {folder}.")
+        return False
+    backup, report = found
+    question = (f"The database cannot be opened.\n\n{problem}\n\nThe last good backup is {backup.name} "
+                f"({report.subjects} subjects, checked {local_time(report.taken_at)}), in {folder}.\n\n"
+                f"Put it in place of {path.name}? The unusable file is kept beside it, renamed; whatever was "
+                "recorded after the backup will have to be entered again.")
+    if not ask.confirm(parent, question, "Restore the backup"):
+        return False
+    try:
+        service_mod.restore_damaged(path, backup, user)
+    except CoordinatorError as exc:
+        ask.error(parent, f"The backup could not be restored.\n\n{exc}")
+        return False
+    return True
+
+
+class BackupKeeper(QObject):
+    backed_up = Signal(str)
+
+    def __init__(self, session: Session, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+        self._timer = QTimer(self)
+        self._timer.setInterval(AUTO_BACKUP_MINUTES * 60 * 1000)
+        self._timer.timeout.connect(self._on_timer_timeout)
+        self._timer.start()
+
+    @property
+    def folder(self) -> Path:
+        return backup_folder(self.session.path)
+
+    def _on_timer_timeout(self) -> None:
+        self.back_up_in_background()
+
+    def back_up_in_background(self) -> None:
+        """An automatic backup on the worker thread; its outcome goes to the status bar."""
+        folder = self.folder
+        self.session.run_in_background(self, lambda service: service.auto_backup(folder),
+                                       self._on_auto_done, self._on_auto_failed)
+
+    def _on_auto_done(self, report) -> None:
+        if report is not None:
+            self.backed_up.emit(f"Backed up automatically to {report.path.name} ({report.path.parent}).")
+
+    def _on_auto_failed(self, exc: Exception) -> None:
+        self.backed_up.emit(f"▲ The automatic backup failed: {exc}")
+
+    def back_up_on_close(self, parent: QWidget | None) -> None:
+        """The last automatic backup, as the window closes (on this thread: the window is going).
+        Once only: a window can be told to close twice."""
+        if not self._timer.isActive() or self.session.closed:
+            return
+        self._timer.stop()
+        try:
+            self.session.service.auto_backup(self.folder)
+        except CoordinatorError as exc:
+            ask.error(parent, f"The automatic backup failed as the window closed.\n\n{exc}\n\n"
+                              "Nothing recorded is lost (it is in the database); choose another backup folder "
+                              "in the Preferences if this one cannot be written.")
+
+    def back_up_now(self, parent: QWidget | None) -> None:
+        """A backup to a file the user chooses, then what it holds, or why it failed."""
+        stamp = dt.date.today().strftime("%Y%m%d")
+        suggested = self.folder / f"{self.session.path.stem}-backup-{stamp}.db"
+        name = ask.save_file(parent, "Back up the study database", str(suggested), "Coordinator databases (*.db)")
+        if not name:
+            return
+        self.session.run_in_background(self, lambda service: service.backup(Path(name)),
+                                       lambda report: self._said(parent, report),
+                                       lambda exc: ask.failure(parent, "The backup", exc))
+
+    def _said(self, parent: QWidget | None, report) -> None:
+        if report.audit_problems:
+            ask.error(parent, f"Backed up to {report.path}, integrity checked. But the audit trail is broken, in the "
+                              f"database and so in its backup:\n\n{' '.join(report.audit_problems)}")
+            return
+        ask.info(parent, f"Backed up to {report.path}: {report.subjects} subjects, {report.audit_rows} audit rows, "
+                         f"checked (integrity and audit chain).\n\nAudit head hash: {report.audit_head}")
+
+    def restore(self, parent: QWidget | None) -> bool:
+        """Replace the study's content with a backup the user chooses, after saying what will be
+        lost; the current content is backed up first. True when restored (the window then reopens:
+        the restored database may have other accounts)."""
+        name = ask.open_file(parent, "Restore from a backup", str(self.folder), "Coordinator databases (*.db)")
+        if not name:
+            return False
+        question = (f"Replace everything in {self.session.path.name} with the backup {Path(name).name}?\n\n"
+                    "Whatever was recorded after that backup was taken will no longer be in the study. The current "
+                    f"content is backed up first, into {self.folder}, so this can be undone.")
+        if not ask.confirm(parent, question, "Restore"):
+            return False
+        try:
+            self.session.service.restore(Path(name), self.folder)
+        except CoordinatorError as exc:
+            ask.error(parent, f"Nothing was restored.\n\n{exc}")
+            return False
+        ask.info(parent, f"Restored from {Path(name).name}. The window opens again on the restored study.")
+        return True

@@ -1,0 +1,117 @@
+"""Backups from the window: automatic ones (on the worker thread, on closing, skipped when nothing
+changed), Back up now, Restore, and a damaged database offered its last good backup."""
+
+import datetime as dt
+
+import pytest
+from helpers import TODAY, make_subject
+from test_access import PASSWORDS, staffed, window_as  # noqa: F401  (staffed: a fixture)
+
+from coordinator.service import Service
+from coordinator.ui import app as app_mod
+from coordinator.ui import ask, backups, settings
+from coordinator.ui.preferences_dialog import PreferencesDialog
+
+
+@pytest.fixture
+def folder(tmp_path):
+    settings.BACKUP_FOLDER.set(str(tmp_path / "elsewhere"))
+    return tmp_path / "elsewhere"
+
+
+def test_automatic_backups_go_to_the_chosen_folder(window, session, folder, qtbot):
+    session.service.add_subject(make_subject("101-050", c1d1=TODAY))
+    window.backups.back_up_in_background()
+    qtbot.waitUntil(lambda: "Backed up automatically" in window.statusBar().currentMessage())
+    [first] = folder.glob("study-*.db")
+    assert Service.open(first, user="x").store.subject_ids() == ["101-050"]
+    window.close()  # nothing changed since: no second copy
+    assert list(folder.glob("study-*.db")) == [first]
+    assert [r.action for r in Service.open(session.path, user="x").audit()].count("auto_backup") == 1
+
+
+def test_closing_the_window_backs_up_what_changed(window, session, folder):
+    session.service.add_subject(make_subject("101-050", c1d1=TODAY))
+    window.close()
+    [backup] = folder.glob("study-*.db")
+    assert Service.open(backup, user="x").store.subject_ids() == ["101-050"]
+
+
+def test_a_failed_automatic_backup_is_said_in_the_status_bar(window, session, tmp_path, qtbot):
+    (tmp_path / "a file").write_text("not a folder")
+    settings.BACKUP_FOLDER.set(str(tmp_path / "a file" / "backups"))
+    window.backups.back_up_in_background()
+    qtbot.waitUntil(lambda: "▲ The automatic backup failed" in window.statusBar().currentMessage())
+
+
+def test_back_up_now(window, session, folder, answers, monkeypatch, qtbot):
+    target = folder / "monday.db"
+    folder.mkdir()
+    monkeypatch.setattr(ask, "save_file", lambda *_args: str(target))
+    window.backup_action.trigger()
+    qtbot.waitUntil(lambda: bool(answers.infos))
+    assert answers.infos[-1].startswith(f"Backed up to {target}: 0 subjects") and "Audit head hash" in answers.infos[-1]
+    assert session.service.audit()[-1].action == "backup"
+
+
+def test_restore_from_a_backup_reopens_the_window(staffed, db_path, folder, monkeypatch, qtbot):  # noqa: F811
+    folder.mkdir()
+    staffed.backup(folder / "before.db")
+    cora = Service.open(db_path, today=TODAY)
+    cora.log_in("cora", PASSWORDS["cora"])
+    cora.add_subject(make_subject("101-051", c1d1=TODAY))
+    window = window_as("ada", db_path, qtbot)
+    assert window.restore_action.isEnabled()
+    reopened = []
+    window._open_window = lambda path, user: reopened.append(path)
+    monkeypatch.setattr(ask, "open_file", lambda *_args: str(folder / "before.db"))
+    window.restore_action.trigger()
+    assert reopened == [db_path] and not window.isVisible()
+    assert Service.open(db_path, today=TODAY).store.subject_ids() == ["101-050"]
+    assert list(folder.glob("study-before-restore-*.db"))  # what was replaced, kept
+
+
+def test_only_admins_restore_and_monitors_do_not_back_up(staffed, db_path, qtbot):  # noqa: F811
+    cora = window_as("cora", db_path, qtbot)
+    assert cora.backup_action.isEnabled() and not cora.restore_action.isEnabled()
+    mona = window_as("mona", db_path, qtbot)
+    assert not mona.backup_action.isEnabled() and not mona.restore_action.isEnabled()
+
+
+def test_a_damaged_database_is_offered_its_last_good_backup(service, db_path, folder, answers, monkeypatch):
+    service.add_subject(make_subject("101-050", c1d1=TODAY))
+    service.auto_backup(folder)
+    service.close()
+    for extra in ("-wal", "-shm"):
+        db_path.with_name(db_path.name + extra).unlink(missing_ok=True)
+    db_path.write_bytes(b"scribbled over" * 1000)
+    questions = []
+    monkeypatch.setattr(ask, "confirm", lambda _parent, question, yes="Yes": questions.append(question) or False)
+    assert not app_mod.prepare_database(db_path, "tester", None, None)  # declined: nothing touched
+    assert "The last good backup is study-" in questions[0] and "1 subjects" in questions[0]
+    assert db_path.read_bytes() == b"scribbled over" * 1000
+    monkeypatch.setattr(ask, "confirm", lambda _parent, question, yes="Yes": True)
+    assert app_mod.prepare_database(db_path, "tester", None, None)
+    assert Service.open(db_path, user="x").store.subject_ids() == ["101-050"]
+    assert list(db_path.parent.glob("study.db.damaged-*"))
+
+
+def test_a_damaged_database_without_a_backup_says_so(db_path, folder, answers):
+    db_path.write_bytes(b"scribbled over" * 1000)
+    assert not app_mod.prepare_database(db_path, "tester", None, None)
+    assert "No good backup of it was found in" in answers.errors[-1] and str(folder) in answers.errors[-1]
+
+
+def test_the_backup_folder_is_a_preference(session, tmp_path, qtbot):
+    dialog = PreferencesDialog(session.service)
+    qtbot.addWidget(dialog)
+    assert dialog.backup_folder.placeholderText() == str(tmp_path / "backups")
+    dialog.backup_folder.setText(str(tmp_path / "usb"))
+    dialog.accept()
+    assert backups.backup_folder(session.path) == tmp_path / "usb"
+
+
+def test_local_time():
+    text = backups.local_time("2026-11-23T13:03:00.000000Z")
+    moment = dt.datetime(2026, 11, 23, 13, 3, tzinfo=dt.timezone.utc).astimezone()
+    assert text == moment.strftime("%d-%b-%Y %H:%M %Z")

@@ -144,6 +144,7 @@ class Signature:
     display_name: str
     meaning: str
     at: str  # UTC
+    changed_since: bool = False  # the visit's record changed after the signature: sign it again
 
 
 @dataclass
@@ -668,7 +669,16 @@ class Service:
 
     @requires("read")
     def signatures(self, subject_id: str) -> list[Signature]:
-        return [Signature(*row) for row in self.store.signatures(subject_id)]
+        """The sign-offs of the subject's visits, oldest first, each saying whether the visit's
+        record (its date, notes, checklist) changed after it was signed."""
+        rows = self.store.signatures(subject_id)
+        audit = self.store.audit_rows(subject_id) if rows else []
+        out = []
+        for visit, user, display_name, meaning, at in rows:
+            touched = (f"visits.{visit}", f"procedures.{visit}.") + (("c1d1",) if visit == FIRST_DOSE else ())
+            changed = any(r.at > at and r.action != "sign" and (r.field or "").startswith(touched) for r in audit)
+            out.append(Signature(visit, user, display_name, meaning, at, changed))
+        return out
 
     @requires("sign")
     def sign_visit(self, subject_id: str, visit: str, password: str, meaning: str = "reviewed and approved") -> Change:

@@ -229,7 +229,13 @@ def test_an_investigator_signs_a_recorded_visit(admin, db_path):
     last = investigator.audit("101-001")[-1]
     assert (last.action, last.field, last.new) == ("sign", "signature.C1D1", "Investigator One (inv1): reviewed")
     with pytest.raises(sqlite3.IntegrityError, match="cannot be changed"):
-        investigator.store.conn.execute("UPDATE signatures SET meaning = 'x'")
+        sqlite3.connect(db_path, isolation_level=None).execute("UPDATE signatures SET meaning = 'x'")
+    assert not signature.changed_since
+    investigator.tick("101-001", "C1D1", "vital_signs")
+    investigator.tick("101-001", "C1D8", "vital_signs")  # another visit: C1D1's signature stands
+    assert [s.changed_since for s in investigator.signatures("101-001")] == [True]
+    investigator.sign_visit("101-001", "C1D1", PASSWORD)
+    assert [s.changed_since for s in investigator.signatures("101-001")] == [True, False]
 
 
 def test_signing_needs_an_account(service):

@@ -198,7 +198,9 @@ class ChecklistView(QWidget):
             s for s in self.service.signatures(self.subject_id) if s.visit == self.visit.visit.code]
         self.signed.setText("<br>".join(
             f"<span style='color:#009E73; font-size:large'>✍</span> Signed by <b>{escape(s.display_name)}</b> ({escape(s.user)}) "
-            f"on {local_time(s.at, seconds=False)} — {escape(s.meaning)}" for s in signatures))
+            f"on {local_time(s.at, seconds=False)} — {escape(s.meaning)}"
+            + (" <b style='color:#D55E00'>▲ changed since: sign again</b>" if s.changed_since else "")
+            for s in signatures))
         self.signed.setToolTip("<br>".join(f"{s.at} (UTC)" for s in signatures))
         self.signed.setVisible(bool(signatures))
 

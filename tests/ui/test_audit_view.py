@@ -261,6 +261,11 @@ def test_an_investigator_signs_off_a_recorded_visit(investigator, window, sessio
     view.sign_action.trigger()
     assert [s.meaning for s in investigator.signatures("101-001")] == ["reviewed and approved", "reviewed"]
     assert checklist.signed.text().count("Signed by") == 2
+    assert "changed since" not in checklist.signed.text()
+    checklist_items = [i.id for i in investigator.checklist("101-001", "C1D8").items if i.status == "pending"]
+    investigator.tick("101-001", "C1D8", checklist_items[0])
+    session.notify(investigator.tick("101-001", "C1D8", checklist_items[1]))
+    assert checklist.signed.text().count("▲ changed since: sign again") == 2
 
 
 def test_a_wrong_password_is_said_in_the_dialog_and_signs_nothing(investigator, window, session):

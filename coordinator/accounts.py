@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import re
@@ -88,6 +89,10 @@ def check_password(name: str, password: str) -> str | None:
         return f"must be at most {MAX_PASSWORD} characters"
     if password.strip().lower() == name.lower() or not password.strip():
         return "must not be the account name, nor blank"
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not text reached us through the environment
+        return "holds bytes that are not text: type it again, or set it from a terminal"
     return None
 
 
@@ -104,9 +109,16 @@ def password_matches(password: str, stored: str) -> bool:
             return False
         expected = base64.b64decode(key)
         got = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p), len(expected))
-    except ValueError:  # a damaged hash: it matches nothing
+    except ValueError:  # a damaged hash, or a password that is not text: it matches nothing
         return False
     return hmac.compare_digest(got, expected)
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash to check an unknown name's password against, so that 'no such account' takes as long
+    as 'wrong password' (the time taken must not tell which names exist)."""
+    return hash_password(secrets.token_hex(16))
 
 
 def wait_before_next_try(account: Account, now: dt.datetime) -> int:

@@ -39,9 +39,23 @@ def default_db_path() -> Path:
     return base / "coordinator" / "coordinator.db"
 
 
+# The services a command opened: closed when it ends, even when main() runs inside another
+# program (the tests): a connection left to the garbage collector checkpoints its WAL whenever it
+# is collected, into whatever file then has that name.
+_OPENED: list[Service] = []
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    finally:
+        while _OPENED:
+            _OPENED.pop().close()
+
+
+def _run(args) -> int:
     try:
         _parse_dates(args)
         return args.run(args) or 0
@@ -338,6 +352,7 @@ def _open(args) -> Service:
     """The study database, logged in where it has accounts: ``--user`` (or $COORDINATOR_USER) and
     the password from the terminal, or from $COORDINATOR_PASSWORD when there is no terminal."""
     service = Service.open(_db_path(args), user=args.user)
+    _OPENED.append(service)
     if service.needs_log_in():
         name = args.user or os.environ.get("COORDINATOR_USER")
         if not name:
@@ -406,12 +421,14 @@ def cmd_open(args) -> int:
 def cmd_init(args) -> int:
     path = _db_path(args)
     service = Service.create(path, args.protocol, user=args.user)
+    _OPENED.append(service)
     print(f"Created {path} for study {service.protocol.code} ({service.protocol.short_title}).")
     return 0
 
 
 def _create_demo(path: Path, user: str | None) -> Service:
     service = Service.create(path, user=user)
+    _OPENED.append(service)
     try:
         from coordinator import demo  # only here: every other command starts without it
         service.import_subjects(demo.demo_subjects(service.protocol, service.today), source="demo")
@@ -665,15 +682,17 @@ def _check_output(path: Path, args) -> None:
         raise InputError(None, "output", f"{path} is the study's database: choose another file name")
 
 
-def _write_pdf(path: Path, data: bytes) -> None:
-    """Whole or not at all: a half-written form is worse than none."""
+def _write_pdf(path: Path, data: bytes, audited) -> None:
+    """Whole or not at all (a half-written form is worse than none), and only with its audit row:
+    ``audited(deliver)`` writes the row and calls ``deliver`` (the rename) in one transaction."""
     tmp = path.with_name(path.name + ".part")
     try:
         tmp.write_bytes(data)
-        tmp.replace(path)
+        audited(lambda: tmp.replace(path))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise CoordinatorError(f"Cannot write {path}: {exc.strerror or exc}. Nothing was printed.") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _print_form(args, make, subject: str | None = None) -> int:
@@ -682,8 +701,7 @@ def _print_form(args, make, subject: str | None = None) -> int:
     _check_output(args.output, args)
     service = _open(args)
     pdf, what, done = make(service)
-    _write_pdf(args.output, pdf)
-    service.record_print(f"{what} -> {args.output.name}", subject)
+    _write_pdf(args.output, pdf, lambda deliver: service.record_print(f"{what} -> {args.output.name}", subject, deliver))
     print(f"Wrote {done} to {args.output}.")
     return 0
 
@@ -744,7 +762,13 @@ def cmd_restore(args) -> int:
     if service is not None:
         report = service.restore(args.file)
     else:
-        report = restore_damaged(path, args.file, args.user)
+        def log_in(service: Service) -> bool:  # the backup's accounts decide who may restore it
+            name = args.user or os.environ.get("COORDINATOR_USER")
+            if not name:
+                raise AccessDenied("The backup has accounts: give --user NAME (an admin's) to restore it.")
+            service.log_in(name, _password(f"Password for {name} (as the backup knows it): ", "COORDINATOR_PASSWORD"))
+            return True
+        report = restore_damaged(path, args.file, args.user, log_in)
     print(f"Restored {path} from {args.file}: {report.subjects} subjects, the audit trail verified.")
     return 0
 

@@ -227,6 +227,10 @@ class Service:
         return self.single_user
 
     def require(self, permission: str) -> None:
+        if self.account is not None:
+            current = self.store.account(self.account.name)  # disabled since this session logged in?
+            if current is None or not current.active:
+                raise AccessDenied(f"The account {self.account.name} was disabled: log in again with another one.")
         if self.may(permission):
             return
         if self.account is None:
@@ -249,22 +253,27 @@ class Service:
     def _check_password(self, name: str, password: str, action: str, wrong: str) -> Account:
         name = (name or "").strip()
         account = self.store.account(name) if name else None
-        now = dt.datetime.now(dt.timezone.utc)
-        if account is not None:
-            wait = accounts_mod.wait_before_next_try(account, now)
-            if wait:
-                self._audit_log_in("login_refused", account.name, f"too many failed log-ins; {wait} s to wait")
-                raise LogInFailed(f"Too many failed log-ins for {account.name}: wait {wait} seconds, then try again.")
-        if account is None or not accounts_mod.password_matches(password, self.store.password_hash(account.name)):
+        if account is None:
+            accounts_mod.password_matches(password, accounts_mod.dummy_hash())  # as slow as a real check
             # an unknown name is not written down: it may be a password typed in the wrong box
-            with self.store.write(account.name if account else "(unknown)", "login_failed") as tx:
-                tx.audit(None, "account", None, account.name if account else None,
-                         "no such account" if account is None else f"wrong password ({action})")
-                if account is not None:
-                    tx.update_account(account.name, failed_logins=account.failed_logins + 1, last_failed_at=tx.at)
+            self._audit_log_in("login_failed", "(unknown)", "no such account")
+            raise LogInFailed(wrong)
+        # The try is counted as a failure before the (slow) check, in a write transaction: guesses
+        # made in parallel each count, and each waits its turn once there were too many.
+        with self.store.write(account.name, "login_refused") as tx:
+            account = self.store.account(account.name)
+            wait = accounts_mod.wait_before_next_try(account, dt.datetime.now(dt.timezone.utc))
+            if wait:
+                tx.audit(None, "account", None, account.name, f"too many failed log-ins; {wait} s to wait")
+            else:
+                tx.update_account(account.name, failed_logins=account.failed_logins + 1, last_failed_at=tx.at)
+        if wait:
+            raise LogInFailed(f"Too many failed log-ins for {account.name}: wait {wait} seconds, then try again.")
+        if not accounts_mod.password_matches(password, self.store.password_hash(account.name)):
+            self._audit_log_in("login_failed", account.name, f"wrong password ({action})", account.name)
             raise LogInFailed(wrong)
         if not account.active:
-            self._audit_log_in("login_refused", account.name, "account disabled")
+            self._audit_log_in("login_refused", account.name, "account disabled", account.name)
             raise LogInFailed(f"The account {account.name} is disabled: ask an administrator.")
         with self.store.write(account.name, action) as tx:
             tx.audit(None, "account", None, account.name)
@@ -273,9 +282,9 @@ class Service:
         self.user = account.name
         return self.account
 
-    def _audit_log_in(self, action: str, name: str, why: str) -> None:
+    def _audit_log_in(self, action: str, name: str, why: str, account: str | None = None) -> None:
         with self.store.write(name, action) as tx:
-            tx.audit(None, "account", None, name, why)
+            tx.audit(None, "account", None, account, why)
 
     # -- accounts --------------------------------------------------------------------------
     def accounts(self) -> list[Account]:
@@ -366,9 +375,9 @@ class Service:
         self._audit_backup("backup", report)
         return report
 
-    @requires("read")
+    @requires("backup")
     def auto_backup(self, folder: str | Path | None = None, keep: int = AUTO_BACKUPS_KEPT):
-        """The app's own rotating backup (whoever is logged in: it is the app that keeps it), into
+        """The app's own rotating backup (made by the roles that may back up), into
         ``folder`` (default: 'backups' beside the database); the oldest beyond ``keep`` are deleted.
         None, and no backup, when nothing but log-ins, prints and backups happened since the last."""
         from coordinator.db import backup as backup_mod
@@ -384,26 +393,26 @@ class Service:
     def restore(self, backup: str | Path, safety_folder: str | Path | None = None):
         """Replace the database's content with a verified backup. The current content is backed up
         first (into ``safety_folder``, default the backups folder), so a restore can be undone; the
-        restored trail then records the restore, and this service continues on the restored data."""
+        restore's audit row goes into the backup's trail before it is put in place, so the data and
+        the row arrive together. This service then goes on with the restored data."""
         from coordinator.db import backup as backup_mod
         backup = Path(backup)
-        incoming = backup_mod.verify_file(backup)  # nothing is touched when the backup is bad
+        backup_mod.verify_file(backup)  # nothing is touched when the backup is bad
         folder = Path(safety_folder) if safety_folder else backup_mod.default_backup_folder(self.store.path)
         folder.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S-%f")  # never the name of an earlier one
         safety = backup_mod.write_backup(self.store.conn, self.store.path,
                                          folder / f"{self.store.path.stem}-before-restore-{stamp}.db")
         self._audit_backup("backup", safety)
         path = self.store.path
-        self.store.close()
+        # checked here: this person may restore (the backup's accounts may not even know them)
+        closed = []
         try:
-            report = backup_mod.restore(backup, path)
+            return _restore_with_row(backup, path, self.user, f"the content before it is in {safety.path.name}",
+                                     before=lambda: closed.append(self.store.close()), checked=True)
         finally:
-            self._reopen(path)
-        with self.store.write(self.user, "restore") as tx:
-            tx.audit(None, "restore", None, f"from {backup.name}: {incoming.subjects} subjects, audit #{incoming.audit_rows} "
-                     f"head {incoming.audit_head[:16]}", f"the content before it is in {safety.path.name}")
-        return report
+            if closed:  # restored or not, this service goes on with what is there now
+                self._reopen(path)
 
     def _reopen(self, path: Path) -> None:
         store = Store(path)
@@ -421,8 +430,20 @@ class Service:
 
     # -- the audit trail ----------------------------------------------------------------------
     @requires("audit")
-    def verify_audit(self) -> ChainReport:
-        return self.store.verify_audit()
+    def verify_audit(self, backups: str | Path | None = None) -> ChainReport:
+        """Check every row against the chain, and the trail against the newest good automatic
+        backup in ``backups`` (default: the backups folder beside the database): rows deleted from
+        the end leave the chain whole, but not the backup's row #N and its hash."""
+        report = self.store.verify_audit()
+        found = last_good_backup(self.store.path, backups)
+        if found is None or not report.ok:
+            return report
+        backup, held = found
+        # a good backup's trail runs unbroken from #1, so its last row is #audit_rows
+        problem = self.store.audit_continues(held.audit_rows, held.audit_head, f"the backup {backup.name}")
+        if problem:
+            return replace(report, problems=(problem,))
+        return replace(report, compared_with=backup.name)
 
     # -- reads -----------------------------------------------------------------------
     @requires("read")
@@ -597,10 +618,13 @@ class Service:
         return pdf
 
     @requires("print")
-    def record_print(self, what: str, subject_id: str | None = None) -> Change:
-        """Who printed (or saved) which form, when: one audit row."""
+    def record_print(self, what: str, subject_id: str | None = None, deliver=None) -> Change:
+        """Who printed (or saved) which form, when: one audit row. ``deliver()``, when given, puts
+        the form where it goes inside the same transaction: it fails, no row; no row, no form."""
         with self.store.write(self.user, "print") as tx:
             tx.audit(subject_id, "print", None, what)
+            if deliver is not None:
+                deliver()
         return Change("print")
 
     @requires("read")
@@ -848,17 +872,19 @@ class Service:
 
     @requires("export")
     def export_file(self, path: str | Path) -> int:
+        """Every subject to a JSON file; the file appears under its name only with its audit row."""
         document = self.export_document()
         target = Path(path)
         tmp = target.with_name(target.name + ".part")
         try:
             tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            tmp.replace(target)
+            with self.store.write(self.user, "export") as tx:
+                tx.audit(None, "export", None, f"{len(document['subjects'])} subjects to {target.name}")
+                tmp.replace(target)  # inside the transaction: no row, no file; a failed rename, no row
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise CoordinatorError(f"Cannot write {target}: {exc.strerror or exc}. Nothing was exported.") from None
-        with self.store.write(self.user, "export") as tx:
-            tx.audit(None, "export", None, f"{len(document['subjects'])} subjects to {target.name}")
+        finally:
+            tmp.unlink(missing_ok=True)
         return len(document["subjects"])
 
     # -- internals ---------------------------------------------------------------------------------
@@ -922,35 +948,43 @@ def last_good_backup(path: str | Path, folder: str | Path | None = None):
     return backup_mod.last_good_backup(Path(folder) if folder else backup_mod.default_backup_folder(path), path.stem)
 
 
-def restore_damaged(path: str | Path, backup: str | Path, user: str | None = None):
+def restore_damaged(path: str | Path, backup: str | Path, user: str | None = None, log_in=None):
     """Put a verified backup in place of a database that cannot be opened (damaged, or not a
-    coordinator database). The unusable file is kept beside it, renamed '.damaged-<time>', never
-    deleted; the restored trail records the restore. Its accounts cannot be checked (the file is
-    unreadable): the folder's permissions are what protect it, as they protect any file."""
+    coordinator database); the unusable file is kept beside it, renamed '.before-restore-<time>'.
+    The damaged file's accounts cannot be read, so the backup's decide: where it has accounts,
+    ``log_in(service)`` logs in on (a copy of) it, and the account must be one that may restore."""
+    path = Path(path)
+    return _restore_with_row(Path(backup), path, user or _os_user(),
+                             "the database could not be opened; it is kept beside it, renamed .before-restore-<time>",
+                             log_in=log_in)
+
+
+def _restore_with_row(backup: Path, path: Path, user: str, why: str, log_in=None, before=None, checked=False):
+    """The restore itself: a working copy of ``backup`` beside ``path`` gets the restore's audit
+    row, then goes in place of ``path`` in one step (``backup.restore``: nothing changes when it
+    fails). ``checked``: the caller's permission was checked already, and the row is ``user``'s;
+    else the copy's own accounts decide (``log_in(service)``). ``before()`` runs just before."""
     from coordinator.db import backup as backup_mod
-    path, backup = Path(path), Path(backup)
-    incoming = backup_mod.verify_file(backup)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
-    aside = path.with_name(f"{path.name}.damaged-{stamp}")
-    if path.exists():
-        try:
-            path.rename(aside)
-            for suffix in ("-wal", "-shm", "-journal"):
-                extra = Path(f"{path}{suffix}")
-                if extra.exists():
-                    extra.rename(Path(f"{aside}{suffix}"))
-        except OSError as exc:
-            raise StoreError(f"Cannot move the damaged {path.name} aside: {exc.strerror or exc}. Nothing was changed.") from None
-    report = backup_mod.restore(backup, path)
-    store = Store(path)
+    copy = backup_mod.working_copy(backup, path.parent)
     try:
-        with store.write(user or _os_user(), "restore") as tx:
-            tx.audit(None, "restore", None, f"from {backup.name}: {incoming.subjects} subjects, audit #{incoming.audit_rows} "
-                     f"head {incoming.audit_head[:16]}", f"the database could not be opened; kept as {aside.name}"
-                     if aside.exists() else "there was no database")
+        service = Service.open(copy, user=user)
+        try:
+            if not checked and service.needs_log_in():
+                if log_in is None or not log_in(service):
+                    raise AccessDenied("The backup has accounts: log in to restore it (an admin's account).")
+            if not checked:
+                service.require("restore")
+            incoming = service.store.verify_audit()
+            with service.store.write(service.user, "restore") as tx:
+                tx.audit(None, "restore", None, f"from {backup.name}: {len(service.store.subject_ids())} subjects, "
+                         f"audit #{incoming.last_seq} head {incoming.head[:16]}", why)
+        finally:
+            service.close()
+        if before is not None:
+            before()
+        return backup_mod.restore(copy, path)
     finally:
-        store.close()
-    return report
+        backup_mod.discard(copy)
 
 
 def _diff(old: dict, new: dict) -> list[tuple[str, object, object]]:
@@ -1004,7 +1038,10 @@ def _hide_identity(row: AuditRow) -> AuditRow:
                     facts[key] = accounts_mod.HIDDEN
             return json.dumps(facts, sort_keys=True, separators=(",", ":"))
         return value
-    return replace(row, old=hide(row.old, row.field), new=hide(row.new, row.field))
+    reason = row.reason
+    if reason and row.field in ("name", "mrn", "subject"):  # a correction's reason may quote the value
+        reason = accounts_mod.HIDDEN
+    return replace(row, old=hide(row.old, row.field), new=hide(row.new, row.field), reason=reason)
 
 
 def _show(value) -> str:

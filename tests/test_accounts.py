@@ -243,3 +243,31 @@ def test_signing_needs_an_account(service):
     service.enroll("101-001", d("2025-03-03"))
     with pytest.raises(AccessDenied, match="names a person"):
         service.sign_visit("101-001", "C1D1", PASSWORD)
+
+
+def test_guesses_in_parallel_each_count(admin, db_path):
+    import threading
+
+    def guess():
+        service = Service.open(db_path, today=TODAY)
+        try:
+            service.log_in("coord1", "a wrong guess")
+        except LogInFailed:
+            pass
+        finally:
+            service.close()
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert admin.store.account("coord1").failed_logins >= accounts.FREE_TRIES  # the rest were made to wait
+    actions = [r.action for r in admin.store.audit_rows() if r.user == "coord1"]
+    assert actions.count("login_failed") + actions.count("login_refused") == 8
+
+
+def test_an_account_disabled_meanwhile_can_do_nothing_more(admin, db_path):
+    coordinator = as_user(db_path, "coord1")
+    admin.disable_account("coord1")
+    with pytest.raises(AccessDenied, match="coord1 was disabled"):
+        coordinator.due()

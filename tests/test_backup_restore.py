@@ -2,6 +2,7 @@
 a safety copy before every restore, and a damaged database replaced by its last good backup."""
 
 import datetime as dt
+import json
 import os
 import sqlite3
 
@@ -73,8 +74,8 @@ def test_a_damaged_database_is_replaced_by_a_backup_and_kept_aside(enrolled, tmp
     service = Service.open(db_path, user="tester", today=TODAY)
     assert service.store.subject_ids() == ["101-001"]
     last = service.audit()[-1]
-    assert last.action == "restore" and "could not be opened; kept as study.db.damaged-" in last.reason
-    [aside] = tmp_path.glob("study.db.damaged-*")
+    assert last.action == "restore" and "could not be opened; it is kept beside it, renamed .before-restore-" in last.reason
+    [aside] = tmp_path.glob("study.db.before-restore-*")
     assert aside.read_bytes() == b"garbage" * 1000
 
 
@@ -98,8 +99,12 @@ def run(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("COORDINATOR_DB", raising=False)
 
     def run(*args):
+        user = [] if "--user" in args else ["--user", "cli-tester"]
+        if "--user" in args:  # a global option: before the command
+            i = args.index("--user")
+            user, args = list(args[i:i + 2]), args[:i] + args[i + 2:]
         try:
-            code = main(["--db", str(db), "--user", "cli-tester", *args])
+            code = main(["--db", str(db), *user, *args])
         except SystemExit as exc:
             code = exc.code
         out, err = capsys.readouterr()
@@ -156,3 +161,53 @@ def test_a_database_with_a_broken_trail_is_still_backed_up_with_a_warning(run, t
     assert "But the audit trail is broken, in the database and so in its backup: " in err and "Row #2" in err
     assert (tmp_path / "evidence.db").exists()  # the evidence kept as it is
     fails(run("restore", str(tmp_path / "evidence.db"), "--yes"), "audit trail is broken")  # never restored unknowingly
+
+
+def test_a_damaged_database_is_restored_only_by_an_admin_of_its_backup(run, tmp_path, monkeypatch):
+    monkeypatch.setenv("COORDINATOR_NEW_PASSWORD", PASSWORD)
+    ok(run("user", "add", "boss"))
+    monkeypatch.setenv("COORDINATOR_PASSWORD", PASSWORD)
+    ok(run("user", "add", "cora", "--role", "coordinator", "--user", "boss"))
+    ok(run("backup", str(tmp_path / "good.db"), "--user", "boss"))
+    for extra in ("-wal", "-shm"):
+        (tmp_path / f"cli.db{extra}").unlink(missing_ok=True)
+    run.db.write_bytes(b"not a database" * 500)
+    fails(run("--user", "cora", "restore", str(tmp_path / "good.db"), "--yes"), "cora (coordinator) may not restore")
+    monkeypatch.setenv("COORDINATOR_PASSWORD", "not the password")
+    fails(run("--user", "boss", "restore", str(tmp_path / "good.db"), "--yes"), "Wrong user name or password")
+    assert run.db.read_bytes() == b"not a database" * 500  # refused: nothing touched
+    monkeypatch.setenv("COORDINATOR_PASSWORD", PASSWORD)
+    ok(run("--user", "boss", "restore", str(tmp_path / "good.db"), "--yes"))
+    rows = json.loads(ok(run("--user", "boss", "audit", "--json")))
+    assert [(r["user"], r["action"]) for r in rows[-3:]] == [("boss", "login"), ("boss", "restore"), ("boss", "login")]
+
+
+def test_a_restore_and_its_audit_row_arrive_together(enrolled, tmp_path, db_path, monkeypatch):
+    from coordinator.db import backup as backup_mod
+    enrolled.backup(tmp_path / "monday.db")
+    enrolled.add_subject(make_subject("101-002"))
+
+    def disk_full(*_args, **_kwargs):
+        raise StoreError("The disk is full. Nothing was changed.")
+    monkeypatch.setattr(backup_mod, "restore", disk_full)
+    with pytest.raises(StoreError):
+        enrolled.restore(tmp_path / "monday.db", safety_folder=tmp_path / "safety")
+    assert enrolled.store.subject_ids() == ["101-001", "101-002"] and enrolled.audit()[-1].action == "backup"
+    assert not list(tmp_path.glob(".monday-restoring-*"))  # the working copy is gone
+
+
+def test_rows_deleted_from_the_end_are_caught_against_the_last_backup(enrolled, db_path):
+    enrolled.tick("101-001", "C1D1", "vital_signs")
+    enrolled.auto_backup()
+    enrolled.edit_subject("101-001", initials="XYZ", reason="typo")
+    assert enrolled.verify_audit().ok and "continues the trail held by the backup study-" in enrolled.verify_audit().summary()
+    raw = sqlite3.connect(db_path, isolation_level=None)  # someone hides the tick, the backup and what followed
+    raw.execute("DROP TRIGGER audit_no_delete")
+    last = enrolled.store.audit_rows()[-1].seq
+    backup_row = [r.seq for r in enrolled.store.audit_rows() if r.action == "auto_backup"][0]
+    raw.execute("DELETE FROM audit WHERE seq >= ?", (backup_row - 1,))
+    raw.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'audit'", (backup_row - 2,))
+    raw.execute("CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'x'); END")
+    assert last > backup_row
+    report = enrolled.verify_audit()
+    assert not report.ok and report.problems[0].startswith(f"Row #{backup_row - 1}, which the backup study-")

@@ -298,6 +298,30 @@ def _read_failure(exc: sqlite3.Error, name: str) -> str:
 
 
 # -- restore -----------------------------------------------------------------------------------
+def working_copy(backup: Path, folder: Path) -> Path:
+    """A checked backup copied (online backup API) into a new file in ``folder``, for a restore to
+    add its own audit row to before the copy goes in place: data and row arrive in one step."""
+    backup, folder = Path(backup), Path(folder)
+    source = _open_read_only(backup)
+    try:
+        _report(source, backup, str(backup))
+        _refuse_newer(source, backup)
+        target = folder / f".{backup.stem}-restoring-{_now().strftime('%Y%m%d-%H%M%S-%f')}.db"
+        try:
+            report = _write_copy(source, target, f"The copy of {backup}")
+        except BaseException:
+            _remove_with_side_files(target)
+            raise
+    finally:
+        source.close()
+    return report.path
+
+
+def discard(path: Path) -> None:
+    """Delete a working copy and its side files."""
+    _remove_with_side_files(Path(path))
+
+
 def restore(backup: Path, live_path: Path, busy_timeout: float = BUSY_TIMEOUT_S) -> BackupReport:
     """Put the verified ``backup`` in place of the database at ``live_path`` and return the
     restored database's report. Nothing is touched if the backup fails its check, or if the live

@@ -21,9 +21,12 @@ GUARDS = ("audit_no_update", "audit_no_delete", "audit_needs_hash")
 
 
 def row_hash(previous: str, row: tuple) -> str:
-    """The hash of one audit row (its ``COLUMNS`` values, in order) following ``previous``."""
-    payload = json.dumps(list(row), ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(f"{previous}\n{payload}".encode()).hexdigest()
+    """The hash of one audit row (its ``COLUMNS`` values, in order) following ``previous``. A value
+    SQLite holds as a BLOB (only raw SQL puts one there) is hashed as tagged hex, so it is judged,
+    not crashed on."""
+    values = [{"blob": value.hex()} if isinstance(value, bytes) else value for value in row]
+    payload = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{previous}\n{payload}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class ChainReport:
     head: str  # the last row's hash (GENESIS when the trail is empty)
     last_seq: int
     problems: tuple[str, ...]
+    compared_with: str = ""  # the backup whose head this trail was found to continue, if any
 
     @property
     def ok(self) -> bool:
@@ -39,7 +43,8 @@ class ChainReport:
 
     def summary(self) -> str:
         if self.ok:
-            return f"The audit trail is intact: {self.rows} rows, the last #{self.last_seq}, head hash {self.head}."
+            also = f" It continues the trail held by the backup {self.compared_with}." if self.compared_with else ""
+            return f"The audit trail is intact: {self.rows} rows, the last #{self.last_seq}, head hash {self.head}.{also}"
         return "The audit trail is broken: " + " ".join(self.problems)
 
 
@@ -79,6 +84,21 @@ def verify(conn: sqlite3.Connection, limit: int = 5) -> ChainReport:
         if used and used[0] > last_seq:
             problems.append(f"The last rows (#{last_seq + 1} to #{used[0]}) were deleted.")
     return ChainReport(rows, previous, last_seq, tuple(problems[:limit]))
+
+
+def continues(conn: sqlite3.Connection, seq: int, head: str, where: str) -> str | None:
+    """Whether this trail still holds row #``seq`` with the hash ``head`` (a head kept elsewhere,
+    such as a backup's): None if so, else the problem. It catches what the chain alone cannot: the
+    newest rows deleted (or the trail rewritten) since ``where`` was taken."""
+    if seq == 0:
+        return None
+    row = conn.execute("SELECT hash FROM audit WHERE seq = ?", (seq,)).fetchone()
+    if row is None:
+        return (f"Row #{seq}, which {where} holds, is not in the trail: rows were deleted from its end "
+                "(or it is older than that backup).")
+    if row[0] != head:
+        return f"Row #{seq} differs from the one {where} holds: the trail was rewritten since."
+    return None
 
 
 def seal_existing(conn: sqlite3.Connection) -> None:

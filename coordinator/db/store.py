@@ -67,7 +67,8 @@ class Transaction:
               action: str | None = None) -> None:
         """One audit row, chained to the one before it (``chain.row_hash``)."""
         seq, previous = self._next or chain.next_row(self.db.conn)
-        row = (seq, self.at, self.user, action or self.action, subject_id, field, _text(old), _text(new), reason or None)
+        row = (seq, self.at, _storable(self.user), action or self.action, _storable(subject_id), _storable(field),
+               _storable(_text(old)), _storable(_text(new)), _storable(reason) or None)
         digest = chain.row_hash(previous, row)
         self.db.conn.execute(
             "INSERT INTO audit (seq, at, user, action, subject_id, field, old, new, reason, hash)"
@@ -148,6 +149,8 @@ class Store:
             except BaseException:
                 if create:
                     self.discard()
+                else:
+                    conn.close()  # never leave a connection to a file this store refused
                 raise
 
     @functools.cached_property
@@ -218,7 +221,8 @@ class Store:
 
     def _migrate(self) -> None:
         if "schema_migrations" not in self._table_names():
-            self.conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            self.conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                              "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
         done = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
         newest = max(version for version, _, _ in MIGRATIONS)
         if done and max(done) > newest:
@@ -227,6 +231,9 @@ class Store:
             if version in done:
                 continue
             with self._migrating():
+                # another process may have applied it while this one waited for the write lock
+                if self.conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():
+                    continue
                 for statement in statements:
                     if callable(statement):
                         statement(self.conn)
@@ -421,6 +428,10 @@ class Store:
         with self._translating("read"):
             return chain.verify(self.conn)
 
+    def audit_continues(self, seq: int, head: str, where: str) -> str | None:
+        with self._translating("read"):
+            return chain.continues(self.conn, seq, head, where)
+
     def actions_since_last(self, action: str) -> set[str] | None:
         """The actions of the audit rows after the last ``action`` row (None: there is none)."""
         with self._translating("read"):
@@ -449,6 +460,14 @@ def _planned(row) -> PlannedVisit:
 def _date(text: str | None) -> dt.date | None:
     # cached: a due list or a plan holds thousands of rows but few distinct dates
     return dt.date.fromisoformat(text) if text else None
+
+
+def _storable(text: str | None) -> str | None:
+    """Text as SQLite can store it: a file name with bytes that are not UTF-8 (they reach Python
+    as lone surrogates) keeps them as \\udcxx escapes instead of failing the write."""
+    if text is None:
+        return None
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _text(value) -> str | None:

@@ -9,6 +9,7 @@ Signals:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -23,9 +24,14 @@ AUTO_BACKUP_MINUTES = 60
 
 
 def backup_folder(path: Path) -> Path:
-    """The folder the user chose in the Preferences, else 'backups' beside the database."""
+    """'backups' beside the database; or, in the folder chosen in the Preferences (which several
+    databases may share), a folder of this database's own, named after it and its place: one
+    study's rotation never deletes another's backups, nor is another's offered to restore it."""
     chosen = settings.BACKUP_FOLDER.get().strip()
-    return Path(chosen).expanduser() if chosen else service_mod.default_backup_folder(path)
+    if not chosen:
+        return service_mod.default_backup_folder(path)
+    place = hashlib.sha256(str(Path(path).resolve()).encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return Path(chosen).expanduser() / f"{Path(path).stem}-{place}"
 
 
 def local_time(utc_text: str) -> str:
@@ -49,8 +55,11 @@ def offer_last_good_backup(parent: QWidget | None, path: Path, problem: str, use
                 "recorded after the backup will have to be entered again.")
     if not ask.confirm(parent, question, "Restore the backup"):
         return False
+    def log_in(service) -> bool:  # the backup's accounts decide who may restore it
+        from coordinator.ui import log_in_dialog
+        return log_in_dialog.log_in(service, user or "", path) is not None
     try:
-        service_mod.restore_damaged(path, backup, user)
+        service_mod.restore_damaged(path, backup, user, log_in)
     except CoordinatorError as exc:
         ask.error(parent, f"The backup could not be restored.\n\n{exc}")
         return False
@@ -104,6 +113,10 @@ class BackupKeeper(QObject):
     def back_up_now(self, parent: QWidget | None) -> None:
         """A backup to a file the user chooses, then what it holds, or why it failed."""
         stamp = dt.date.today().strftime("%Y%m%d")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)  # so the file dialog opens there
+        except OSError:
+            pass  # the dialog opens elsewhere; the user picks a folder
         suggested = self.folder / f"{self.session.path.stem}-backup-{stamp}.db"
         name = ask.save_file(parent, "Back up the study database", str(suggested), "Coordinator databases (*.db)")
         if not name:

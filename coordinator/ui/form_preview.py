@@ -154,12 +154,17 @@ class FormPreviewDialog(QDialog):
         tmp = path.with_name(path.name + ".part")
         try:
             tmp.write_bytes(self.pdf)
-            tmp.replace(path)
+            # the file takes its name inside the audit row's transaction: no row, no file
+            self.session.service.record_print(f"{self.what} saved as {path.name}", self.subject_id,
+                                              lambda: tmp.replace(path))
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             ask.error(self, f"Cannot write {path}: {exc.strerror or exc}. Nothing was saved.")
             return False
-        self._record(f"{self.what} saved as {path.name}")
+        except CoordinatorError as exc:
+            ask.error(self, f"Nothing was saved: the audit trail could not record it. {exc}")
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
         return True
 
     def _record(self, what: str) -> None:

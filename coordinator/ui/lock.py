@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction, QActionGroup, QShortcut
 from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QMenu, QStackedWidget, QToolTip, QWidget
 
 from coordinator.service import Service
+from coordinator.ui import settings
 from coordinator.ui.lock_screen import LockScreen
 
 MINUTE_MS = 60_000  # tests make a "minute" a few milliseconds
@@ -127,7 +128,10 @@ class WindowLock(QObject):
         return self.pages.currentWidget() is self.screen
 
     def set_minutes(self, minutes: int) -> None:
-        """Lock after this many minutes without input; 0, or nobody logged in: never by itself."""
+        """Lock after this many minutes without input; nobody logged in: never by itself. With
+        someone logged in the lock cannot be turned off: 0 (or less) means the default."""
+        if minutes <= 0:
+            minutes = settings.LOCK_MINUTES.default
         self.watch.set_interval_ms(minutes * MINUTE_MS if self.available else 0)
         if self.locked:
             self.watch.pause()

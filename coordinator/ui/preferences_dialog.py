@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (
 )
 
 from coordinator.service import Service, default_backup_folder
-from coordinator.ui import settings
+from coordinator.ui import access, settings
 from coordinator.ui.backups import AUTO_BACKUP_MINUTES
 
 MAX_LOCK_MINUTES = 120
@@ -27,7 +27,8 @@ class PreferencesDialog(QDialog):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.lock_minutes = QSpinBox()
-        self.lock_minutes.setRange(0, MAX_LOCK_MINUTES)
+        # with accounts, the window always locks: a workstation may only choose how soon
+        self.lock_minutes.setRange(0 if self.service.account is None else 1, MAX_LOCK_MINUTES)
         self.lock_minutes.setSuffix(" minutes")
         self.lock_minutes.setSpecialValueText("never")  # shown at 0
         self.lock_minutes.setValue(min(max(settings.LOCK_MINUTES.get(), 0), MAX_LOCK_MINUTES))
@@ -40,6 +41,7 @@ class PreferencesDialog(QDialog):
         row.addWidget(self.backup_folder, 1)
         row.addWidget(self.choose_folder)
         form.addRow("Automatic backups in", row)
+        access.restrict(self.service, "backup", self.backup_folder, self.choose_folder)  # where study copies go
         layout.addLayout(form)
         if self.service.account is None:
             note = ("This database has no accounts (single-user mode), so there is no password to unlock with: "
@@ -71,5 +73,6 @@ class PreferencesDialog(QDialog):
 
     def accept(self) -> None:
         settings.LOCK_MINUTES.set(self.lock_minutes.value())
-        settings.BACKUP_FOLDER.set(self.backup_folder.text().strip())
+        if self.backup_folder.isEnabled():
+            settings.BACKUP_FOLDER.set(self.backup_folder.text().strip())
         super().accept()

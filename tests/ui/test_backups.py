@@ -14,9 +14,12 @@ from coordinator.ui.preferences_dialog import PreferencesDialog
 
 
 @pytest.fixture
-def folder(tmp_path):
+def folder(tmp_path, db_path):
+    """The backup folder chosen in the Preferences: this database's own folder inside it."""
     settings.BACKUP_FOLDER.set(str(tmp_path / "elsewhere"))
-    return tmp_path / "elsewhere"
+    own = backups.backup_folder(db_path)
+    assert own.parent == tmp_path / "elsewhere" and own.name.startswith("study-")
+    return own
 
 
 def test_automatic_backups_go_to_the_chosen_folder(window, session, folder, qtbot):
@@ -46,7 +49,7 @@ def test_a_failed_automatic_backup_is_said_in_the_status_bar(window, session, tm
 
 def test_back_up_now(window, session, folder, answers, monkeypatch, qtbot):
     target = folder / "monday.db"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     monkeypatch.setattr(ask, "save_file", lambda *_args: str(target))
     window.backup_action.trigger()
     qtbot.waitUntil(lambda: bool(answers.infos))
@@ -55,7 +58,7 @@ def test_back_up_now(window, session, folder, answers, monkeypatch, qtbot):
 
 
 def test_restore_from_a_backup_reopens_the_window(staffed, db_path, folder, monkeypatch, qtbot):  # noqa: F811
-    folder.mkdir()
+    folder.mkdir(parents=True)
     staffed.backup(folder / "before.db")
     cora = Service.open(db_path, today=TODAY)
     cora.log_in("cora", PASSWORDS["cora"])
@@ -93,7 +96,7 @@ def test_a_damaged_database_is_offered_its_last_good_backup(service, db_path, fo
     monkeypatch.setattr(ask, "confirm", lambda _parent, question, yes="Yes": True)
     assert app_mod.prepare_database(db_path, "tester", None, None)
     assert Service.open(db_path, user="x").store.subject_ids() == ["101-050"]
-    assert list(db_path.parent.glob("study.db.damaged-*"))
+    assert list(db_path.parent.glob("study.db.before-restore-*"))
 
 
 def test_a_damaged_database_without_a_backup_says_so(db_path, folder, answers):
@@ -108,7 +111,10 @@ def test_the_backup_folder_is_a_preference(session, tmp_path, qtbot):
     assert dialog.backup_folder.placeholderText() == str(tmp_path / "backups")
     dialog.backup_folder.setText(str(tmp_path / "usb"))
     dialog.accept()
-    assert backups.backup_folder(session.path) == tmp_path / "usb"
+    assert backups.backup_folder(session.path).parent == tmp_path / "usb"
+    other = tmp_path / "other site" / "study.db"  # same name, another study: another folder
+    assert backups.backup_folder(other).parent == tmp_path / "usb"
+    assert backups.backup_folder(other) != backups.backup_folder(session.path)
 
 
 def test_local_time():

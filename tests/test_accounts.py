@@ -271,3 +271,14 @@ def test_an_account_disabled_meanwhile_can_do_nothing_more(admin, db_path):
     admin.disable_account("coord1")
     with pytest.raises(AccessDenied, match="coord1 was disabled"):
         coordinator.due()
+
+
+def test_a_password_that_is_not_text_is_refused_plainly(admin):
+    with pytest.raises(InputError, match="bytes that are not text"):
+        admin.add_account("newbie", "coordinator", "abcdefghij\udcff")
+
+
+def test_the_reason_of_a_name_correction_is_hidden_too(admin, db_path):
+    as_user(db_path, "coord1").edit_subject("101-001", mrn="MRN-0002", reason="chart says MRN-0002")
+    row = as_user(db_path, "mon1").audit("101-001")[-1]
+    assert (row.field, row.old, row.new, row.reason) == ("mrn", accounts.HIDDEN, accounts.HIDDEN, accounts.HIDDEN)

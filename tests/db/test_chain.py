@@ -116,3 +116,16 @@ def test_two_services_writing_in_turn_keep_one_chain(enrolled, db_path):
     assert report.ok, report.summary()
     assert [r.seq for r in rows(other)] == list(range(1, report.rows + 1))
     other.close()
+
+
+def test_a_blob_put_in_by_raw_sql_is_judged_not_crashed_on(trail):
+    service, raw = trail
+    seq = rows(service)[2].seq
+    raw.execute("UPDATE audit SET reason = X'6869' WHERE seq = ?", (seq,))
+    assert f"Row #{seq} does not match its hash" in " ".join(service.verify_audit().problems)
+
+
+def test_a_file_name_that_is_not_text_is_audited(enrolled, tmp_path):
+    odd = tmp_path / "subjects\udcff.json"  # bytes that are not UTF-8, as Python hands them over
+    enrolled.export_file(odd)
+    assert enrolled.audit()[-1].new == "1 subjects to subjects\\udcff.json" and enrolled.verify_audit().ok

@@ -224,3 +224,38 @@ def test_failed_creation_leaves_no_half_made_file(tmp_path, monkeypatch):
     with pytest.raises(StoreError, match="full"):
         Service.create(tmp_path / "new.db")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_two_processes_upgrading_at_once_do_not_collide(tmp_path, monkeypatch):
+    """Each migration is re-checked once the write lock is held: the second opener finds it done."""
+    import threading
+
+    from coordinator.db import store
+
+    path = tmp_path / "old.db"
+    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:2])
+    monkeypatch.setattr(store.Store, "has_accounts", lambda self: False)
+    monkeypatch.setattr(store.Transaction, "audit", lambda *args, **kwargs: None)
+    Service.create(path, user="tester", today=TODAY).close()
+    monkeypatch.undo()
+    real = store.Store._migrating
+    started = threading.Barrier(2)
+
+    def slow_start(self):  # both read the applied versions before either takes the lock
+        started.wait(timeout=5)
+        return real(self)
+    monkeypatch.setattr(store.Store, "_migrating", slow_start)
+    errors = []
+
+    def open_it():
+        try:
+            Store(path).close()
+        except Exception as exc:  # noqa: BLE001 (the test reports whatever escaped)
+            errors.append(exc)
+    threads = [threading.Thread(target=open_it) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Store(path).schema_version() == 3

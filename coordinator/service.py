@@ -842,6 +842,8 @@ class Service:
             raise InputError(None, str(path), f"cannot be read ({exc})") from None
         except json.JSONDecodeError as exc:
             raise InputError(None, str(path), f"is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        except RecursionError:
+            raise InputError(None, str(path), "is nested too deeply to be a subjects file") from None
         with _bulk():
             subjects = transfer.subjects_from_document(document)
             return self.import_subjects(subjects, source=Path(path).name)

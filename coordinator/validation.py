@@ -21,6 +21,30 @@ SUBJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 INITIALS = re.compile(r"[A-Z][A-Z-]{0,3}")
 
 
+EARLIEST = dt.date(1900, 1, 1)  # no subject fact is older; 0001-01-01 is some systems' 'no date'
+MAX_CYCLE = 999  # as visit codes count them
+
+
+def _facts(s: Subject):
+    """(field, value) of each date and text the subject holds, named as errors name them."""
+    for name in ("birth_date", "consent_date", "c1d1", "planned_c1d1", "last_dose", "name", "mrn",
+                 "end_of_treatment_reason"):
+        yield name, getattr(s, name)
+    yield "screen_failure.date", s.screen_failure_date
+    yield "screen_failure.reason", s.screen_failure_reason
+    if s.steroid is not None:
+        yield "steroid.drug", s.steroid.drug
+    for code, visit in s.visits.items():
+        yield f"visits.{code}.date", visit.date
+        yield f"visits.{code}.reason", visit.reason
+        yield f"visits.{code}.notes", visit.notes
+    for (code, procedure), tick in s.procedures.items():
+        yield f"procedures.{code}.{procedure}.date", tick.date
+        yield f"procedures.{code}.{procedure}.reason", tick.reason
+    for kind, day in s.events.items():
+        yield f"events.{kind}", day
+
+
 def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> list[PlannedVisit]:
     """Raise ``InputError`` for the first problem; else return the subject's plan (the checks
     need it, and the caller saves it rather than building it twice)."""
@@ -34,7 +58,17 @@ def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> list[Planne
             raise fail(field, f"{day.isoformat()} is in the future (today is {today.isoformat()})")
 
     if not isinstance(sid, str) or not SUBJECT_ID.fullmatch(sid):
-        raise InputError(str(sid), "id", "must be 1 to 40 letters, digits, '.', '-' or '_', starting with a letter or digit")
+        raise InputError(str(sid).encode("utf-8", "backslashreplace").decode(), "id",
+                         "must be 1 to 40 letters, digits, '.', '-' or '_', starting with a letter or digit")
+    for field_name, value in _facts(s):
+        if isinstance(value, dt.date) and value < EARLIEST:
+            raise fail(field_name, f"{value.isoformat()} is before {EARLIEST.year}: a placeholder for a missing date?")
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise fail(field_name, "holds bytes that are not text (typed or saved in another encoding?): "
+                                       "type it again") from None
     if not INITIALS.fullmatch(s.initials or ""):
         raise fail("initials", f"{s.initials!r} must be 1 to 4 capital letters")
     if s.sex not in ("F", "M"):
@@ -124,8 +158,8 @@ def check_subject(protocol: Protocol, s: Subject, today: dt.date) -> list[Planne
         if change.level not in [lv.level for lv in drug.levels]:
             raise fail("dose_changes.level", f"{change.level} is not a dose level of {drug.name} "
                        f"({', '.join(str(lv.level) for lv in drug.levels)})")
-        if change.from_cycle < 1:
-            raise fail("dose_changes.from_cycle", "must be a cycle number from 1")
+        if not 1 <= change.from_cycle <= MAX_CYCLE:
+            raise fail("dose_changes.from_cycle", f"must be a cycle number from 1 to {MAX_CYCLE}")
         if (change.drug, change.from_cycle) in seen:
             raise fail("dose_changes", f"two changes of {drug.name} from cycle {change.from_cycle}")
         seen.add((change.drug, change.from_cycle))

@@ -1,8 +1,8 @@
 """Take the README's screenshots of the app on a fresh demo database.
 
 Run under a virtual display:  xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py
-Writes docs/screenshots/{dashboard,subject,checklist,registry}.png and two printed forms,
-{requisition,dosing}.png (the PDF pages as the preview draws them).
+Writes docs/screenshots/{dashboard,subject,checklist,registry,audit,locked}.png and two printed
+forms, {requisition,dosing}.png (the PDF pages as the preview draws them).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QApplication
 from coordinator import demo
 from coordinator.service import Service
 from coordinator.ui.app import application, open_window
+from coordinator.ui.main_window import MainWindow
+from coordinator.ui.session import Session
 
 OUT = Path(__file__).parent / "screenshots"
 
@@ -62,6 +64,24 @@ def main() -> int:
         window.open_subject(on_treatment[0].id)
         wait(500)
         window.grab().save(str(OUT / "checklist.png"))
+    window.show_view("audit")
+    wait(800)
+    window.audit_view.verify()
+    wait(800)
+    window.grab().save(str(OUT / "audit.png"))
+    window.close()
+    # with accounts: a coordinator's window, locked
+    service = Service.open(path)
+    service.add_account("admin", "admin", "synthetic admin password", "Site Admin")
+    service.add_account("cdiaz", "coordinator", "synthetic coordinator password", "Cora Diaz")
+    service.log_in("cdiaz", "synthetic coordinator password")
+    window = MainWindow(Session(service, path))
+    window.resize(1500, 900)
+    window.show()
+    wait(800)
+    window.window_lock.lock()
+    wait(300)
+    window.grab().save(str(OUT / "locked.png"))
     window.close()
     app.quit()
     return 0

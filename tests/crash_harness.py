@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from coordinator import transfer
+from coordinator.db.store import integrity_problems
 from coordinator.schedule import build_plan
 from coordinator.service import Service
 
@@ -167,7 +168,7 @@ class Checker:
         """Raise ``CheckFailed`` at the first problem."""
         conn = sqlite3.connect(self.path)
         try:
-            integrity = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+            integrity = integrity_problems(conn) or ["ok"]
             if integrity != ["ok"]:
                 raise CheckFailed(f"integrity_check: {'; '.join(integrity[:5])}")
             dangling = conn.execute("PRAGMA foreign_key_check").fetchall()

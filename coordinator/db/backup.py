@@ -24,7 +24,7 @@ from pathlib import Path
 
 from coordinator.db import chain
 from coordinator.db.migrations import MIGRATIONS
-from coordinator.db.store import BUSY_TIMEOUT_S, DB_FORMAT, utc_now
+from coordinator.db.store import BUSY_TIMEOUT_S, DB_FORMAT, integrity_problems, utc_now
 from coordinator.errors import StoreError
 
 NOTHING = "Nothing was changed."
@@ -259,8 +259,8 @@ def _report(conn: sqlite3.Connection, path: Path, name: str, strict_audit: bool 
             raise StoreError(f"{name} is an empty database, not a coordinator database.")
         if "meta" not in tables or _format(conn) != DB_FORMAT:
             raise StoreError(f"{name} is not a coordinator database (it was made by another program).")
-        problems = [row[0] for row in conn.execute("PRAGMA integrity_check(3)")]
-        if problems != ["ok"]:
+        problems = integrity_problems(conn, 3)
+        if problems:
             raise StoreError(f"{name} is damaged (SQLite's integrity check: {'; '.join(problems)}).")
         audit = chain.verify(conn)
         if not audit.ok and strict_audit:

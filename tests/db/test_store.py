@@ -259,3 +259,25 @@ def test_two_processes_upgrading_at_once_do_not_collide(tmp_path, monkeypatch):
         thread.join()
     assert errors == []
     assert Store(path).schema_version() == 3
+
+
+def test_the_integrity_check_is_not_fooled_by_sqlite_3_40(tmp_path):
+    """SQLite 3.40 reports 'NULL value in dose_changes.level' for values that are there (a NOT NULL
+    column of a WITHOUT ROWID table declared before a key column); a real NULL is still reported."""
+    from coordinator.db.store import integrity_problems
+
+    conn = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    conn.execute("CREATE TABLE t (a TEXT NOT NULL, level INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (a, b)) WITHOUT ROWID")
+    conn.execute("INSERT INTO t VALUES ('x', -1, 3)")
+    assert integrity_problems(conn) == []
+    # a NULL that is really there (put in behind the constraint's back)
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("UPDATE sqlite_master SET sql = replace(sql, 'level INTEGER NOT NULL', 'level INTEGER') WHERE name = 't'")
+    conn.close()
+    conn = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    conn.execute("INSERT INTO t VALUES ('y', NULL, 4)")
+    conn.execute("PRAGMA writable_schema = ON")
+    conn.execute("UPDATE sqlite_master SET sql = replace(sql, 'level INTEGER', 'level INTEGER NOT NULL') WHERE name = 't'")
+    conn.close()
+    conn = sqlite3.connect(tmp_path / "t.db")
+    assert integrity_problems(conn) == ["NULL value in t.level"]

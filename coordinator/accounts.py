@@ -11,13 +11,9 @@ hash carries its own parameters, so they can be raised later without breaking ol
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import functools
-import hashlib
-import hmac
 import re
-import secrets
 from dataclasses import dataclass
 
 ROLES = ("admin", "coordinator", "investigator", "monitor")
@@ -96,13 +92,17 @@ def check_password(name: str, password: str) -> str | None:
     return None
 
 
+# hashlib, hmac, base64 and secrets load when a password is first checked: most starts need none.
 def hash_password(password: str) -> str:
+    import secrets
     salt = secrets.token_bytes(16)
     key = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(key)}"
 
 
 def password_matches(password: str, stored: str) -> bool:
+    import base64
+    import hmac
     try:
         scheme, n, r, p, salt, key = stored.split("$")
         if scheme != "scrypt":
@@ -118,6 +118,7 @@ def password_matches(password: str, stored: str) -> bool:
 def dummy_hash() -> str:
     """A hash to check an unknown name's password against, so that 'no such account' takes as long
     as 'wrong password' (the time taken must not tell which names exist)."""
+    import secrets
     return hash_password(secrets.token_hex(16))
 
 
@@ -133,10 +134,12 @@ def wait_before_next_try(account: Account, now: dt.datetime) -> int:
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int = 32) -> bytes:
+    import hashlib
     # maxmem: scrypt needs 128 * n * r * p bytes; OpenSSL's default cap (32 MiB) is below OWASP's
     return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=256 * n * r * p + 2 ** 20,
                           dklen=length)
 
 
 def _b64(data: bytes) -> str:
+    import base64
     return base64.b64encode(data).decode("ascii")

@@ -10,7 +10,6 @@ head hash ``verify`` prints (in a backup log, a monitor's report) to pin it down
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ def row_hash(previous: str, row: tuple) -> str:
     """The hash of one audit row (its ``COLUMNS`` values, in order) following ``previous``. A value
     SQLite holds as a BLOB (only raw SQL puts one there) is hashed as tagged hex, so it is judged,
     not crashed on."""
+    import hashlib  # loaded at the first write or check, not when the app starts
     values = [{"blob": value.hex()} if isinstance(value, bytes) else value for value in row]
     payload = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(f"{previous}\n{payload}".encode("utf-8", "surrogatepass")).hexdigest()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import ntpath
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -46,6 +45,7 @@ def _linux_mount_table() -> str:
 
 
 def _mount_command_output() -> str:
+    import subprocess  # macOS and the BSDs only
     try:
         return subprocess.run(["/sbin/mount"], capture_output=True, text=True, timeout=5, check=False).stdout
     except (OSError, subprocess.SubprocessError):

@@ -22,7 +22,7 @@ from coordinator import __version__
 from coordinator.accounts import Account
 from coordinator.errors import CoordinatorError, DamagedDatabase
 from coordinator.service import Service
-from coordinator.ui import ask, log_in_dialog, settings
+from coordinator.ui import ask, settings
 from coordinator.ui.main_window import MainWindow
 from coordinator.ui.session import Session
 
@@ -92,6 +92,7 @@ def _log_in(service: Service, user: str | None, path: Path) -> Account | None:
     (``--smoke``), that name and $COORDINATOR_PASSWORD, any refusal said on stderr."""
     name = user or os.environ.get("COORDINATOR_USER", "")
     if not ask.UNATTENDED:
+        from coordinator.ui import log_in_dialog  # only databases with accounts need it: a faster start
         return log_in_dialog.log_in(service, name, path)
     password = os.environ.get("COORDINATOR_PASSWORD")
     if not name or password is None:

@@ -44,7 +44,7 @@ class InactivityWatch(QObject):
         self._last_position = None
         self._timer.timeout.connect(self.idle)
         self._interval_ms = 0
-        QApplication.instance().installEventFilter(self)
+        self._filtering = False
 
     @property
     def interval_ms(self) -> int:
@@ -55,8 +55,15 @@ class InactivityWatch(QObject):
         return self._timer.remainingTime() if self._timer.isActive() else -1
 
     def set_interval_ms(self, ms: int) -> None:
-        """0: never idle."""
+        """0: never idle. The filter sees every event of the application, in Python: it is
+        installed only while there is something to count (single-user mode has not)."""
         self._interval_ms = max(0, int(ms))
+        if bool(self._interval_ms) != self._filtering:
+            if self._interval_ms:
+                QApplication.instance().installEventFilter(self)
+            else:
+                QApplication.instance().removeEventFilter(self)
+            self._filtering = bool(self._interval_ms)
         self.resume()
 
     def pause(self) -> None:

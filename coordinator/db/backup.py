@@ -80,12 +80,10 @@ def write_backup(conn: sqlite3.Connection, live_path: Path, target: Path) -> Bac
         if isinstance(exc, _Blocked):
             raise StoreError(f"{head} The database {live_path} is in the middle of a change. {NOTHING} "
                              "Try again in a moment.") from None
-        if isinstance(exc, StoreError):
-            raise StoreError(f"{head} {exc} {NOTHING}") from exc
-        message = _write_failure(exc, target, live_path)
-        if message is None:
+        error = _failed(exc, head, target, live_path)
+        if error is None:
             raise
-        raise StoreError(f"{head} {message}") from exc
+        raise error from exc
     _sync_folder(target.parent)
     return replace(report, path=target)
 
@@ -183,6 +181,14 @@ def _sync_folder(folder: Path) -> None:
 def _remove_with_side_files(path: Path) -> None:
     for suffix in ("", *_SIDE_FILES):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _failed(exc: BaseException, head: str, target: Path, live_path: Path) -> StoreError | None:
+    """A failed write said plainly after ``head``; None for a failure that is a bug (re-raised)."""
+    if isinstance(exc, StoreError):
+        return StoreError(f"{head} {exc} {NOTHING}")
+    message = _write_failure(exc, target, live_path)
+    return None if message is None else StoreError(f"{head} {message}")
 
 
 def _write_failure(exc: BaseException, target: Path, live_path: Path) -> str | None:
@@ -421,12 +427,10 @@ def _restore_as_new(source: sqlite3.Connection, live_path: Path) -> BackupReport
         for original, kept in reversed(moved):  # put back what was set aside
             os.replace(kept, original)
         _remove_with_side_files(part)
-        if isinstance(exc, StoreError):
-            raise StoreError(f"The backup was not restored. {exc} {NOTHING}") from exc
-        message = _write_failure(exc, live_path, live_path)
-        if message is None:
+        error = _failed(exc, "The backup was not restored.", live_path, live_path)
+        if error is None:
             raise
-        raise StoreError(f"The backup was not restored. {message}") from exc
+        raise error from exc
     _sync_folder(live_path.parent)
     return replace(report, path=live_path, set_aside=aside)
 

@@ -220,3 +220,33 @@ def test_a_study_with_a_dose_reduction_backs_up(enrolled, tmp_path):
     report = enrolled.backup(tmp_path / "copy.db")
     assert report.subjects == 1 and not report.audit_problems
     assert enrolled.auto_backup(tmp_path / "auto") is not None
+
+
+def test_two_restores_in_a_row_keep_both_safety_copies(enrolled, tmp_path):
+    enrolled.backup(tmp_path / "monday.db")
+    enrolled.restore(tmp_path / "monday.db", safety_folder=tmp_path / "safety")
+    enrolled.restore(tmp_path / "monday.db", safety_folder=tmp_path / "safety")
+    assert len(list((tmp_path / "safety").glob("study-before-restore-*.db"))) == 2
+
+
+def test_a_monitor_makes_no_copies(enrolled, tmp_path, db_path):
+    enrolled.add_account("admin1", "admin", PASSWORD)
+    enrolled.add_account("mon1", "monitor", PASSWORD)
+    monitor = Service.open(db_path, today=TODAY)
+    monitor.log_in("mon1", PASSWORD)
+    for copy in (lambda: monitor.auto_backup(tmp_path / "usb"), lambda: monitor.backup(tmp_path / "usb.db")):
+        with pytest.raises(AccessDenied, match="mon1 \\(monitor\\) may not make backups"):
+            copy()
+    assert not (tmp_path / "usb").exists() and not (tmp_path / "usb.db").exists()
+
+
+def test_an_export_that_cannot_be_audited_leaves_no_file(enrolled, tmp_path, db_path):
+    other = sqlite3.connect(db_path, timeout=0)
+    other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+    enrolled.store.conn.execute("PRAGMA busy_timeout = 100")
+    try:
+        with pytest.raises(StoreError, match="in use by another program"):
+            enrolled.export_file(tmp_path / "subjects.json")
+    finally:
+        other.rollback()
+    assert not (tmp_path / "subjects.json").exists() and not (tmp_path / "subjects.json.part").exists()

@@ -7,6 +7,15 @@ from typing import Callable
 
 from coordinator.db import chain
 
+def _add_plan_cycle_and_day(conn) -> None:
+    """The columns, unless the table has them: for a while migration 1 itself was edited to
+    create them (databases made then have them already; databases made before, not)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(plan)")}
+    for column in ("cycle", "day"):
+        if column not in columns:
+            conn.execute(f"ALTER TABLE plan ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: list[tuple[int, str, list[str | Callable]]] = [
     (1, "facts, audit trail and plan cache", [
         """CREATE TABLE meta (
@@ -88,8 +97,6 @@ MIGRATIONS: list[tuple[int, str, list[str | Callable]]] = [
             visit TEXT NOT NULL,
             label TEXT NOT NULL,
             kind TEXT NOT NULL,
-            cycle INTEGER NOT NULL,
-            day INTEGER NOT NULL,
             target TEXT NOT NULL,
             window_start TEXT NOT NULL,
             window_end TEXT NOT NULL,
@@ -149,5 +156,10 @@ MIGRATIONS: list[tuple[int, str, list[str | Callable]]] = [
            BEGIN SELECT RAISE(ABORT, 'a signature cannot be changed'); END""",
         """CREATE TRIGGER signatures_no_delete BEFORE DELETE ON signatures
            BEGIN SELECT RAISE(ABORT, 'a signature cannot be deleted'); END""",
+    ]),
+    (4, "plan rows keep each visit's cycle and day", [
+        _add_plan_cycle_and_day,
+        # the cached plans are rebuilt from the facts on this open (the engine check sees no version)
+        "DELETE FROM meta WHERE key = 'plan_version'",
     ]),
 ]

@@ -1,6 +1,7 @@
 """The store: pragmas, migrations, the append-only audit trail, and clear errors for bad files."""
 
 import os
+from pathlib import Path
 import sqlite3
 
 import pytest
@@ -17,36 +18,30 @@ def test_pragmas_and_migrations(service):
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-    assert service.store.schema_version() == 3
-    assert [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2, 3]
+    assert service.store.schema_version() == 4
+    assert [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2, 3, 4]
     assert "planned_c1d1" in db["subjects"].columns_dict
 
 
-def test_a_version_1_database_upgrades_on_open(tmp_path, monkeypatch):
-    from coordinator.db import store
+def test_a_released_version_1_database_upgrades_on_open(tmp_path):
+    """tests/data/released-v1.db was made by the first released core (commit cc14c0e: init, one
+    subject screened, enrolled, a dose reduction), never by this code: opening it migrates it,
+    seals its audit rows into the chain and rebuilds its plans with their cycles and days."""
+    import shutil
 
     path = tmp_path / "old.db"
-    # the app as it was at schema 1: its migrations, and subject rows without the new column
-    monkeypatch.setattr(store, "MIGRATIONS", store.MIGRATIONS[:1])
-    row = store._subject_row
-    monkeypatch.setattr(store, "_subject_row", lambda s: {k: v for k, v in row(s).items() if k != "planned_c1d1"})
-
-    def old_audit(tx, subject_id, field, old, new, reason=None, action=None):  # no hash chain yet
-        tx.db.execute("INSERT INTO audit (at, user, action, subject_id, field, old, new, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                      (tx.at, tx.user, action or tx.action, subject_id, field, store._text(old), store._text(new), reason))
-    monkeypatch.setattr(store.Transaction, "audit", old_audit)
-    monkeypatch.setattr(store.Store, "has_accounts", lambda self: False)
-    old = Service.create(path, user="tester", today=TODAY)
-    old.add_subject(make_subject(consent="2025-02-10"))
-    assert old.store.schema_version() == 1 and "planned_c1d1" not in old.store.db["subjects"].columns_dict
-    old.close()
-    monkeypatch.undo()
+    shutil.copy(Path(__file__).parent.parent / "data" / "released-v1.db", path)
     svc = Service.open(path, user="tester", today=TODAY)
-    assert svc.store.schema_version() == 3
-    assert svc.verify_audit().ok and svc.verify_audit().rows == 2  # init and add_subject: the old rows were sealed into the chain
+    assert svc.store.schema_version() == 4
+    report = svc.verify_audit()
+    assert report.ok and report.rows == 5  # init, add, record SCR, enroll, dose change: their old rows, sealed
+    assert [r.user for r in svc.audit()] == ["released"] * 5
+    c2d1 = next(v for v in svc.timeline("101-001").visits if v.visit.code == "C2D1").visit
+    assert (c2d1.cycle, c2d1.day, c2d1.target) == (2, 1, d("2025-03-31"))
+    assert [s.id for s in svc.subjects()] == ["101-001"]
     assert svc.subject("101-001").planned_c1d1 is None
     svc.edit_subject("101-001", planned_c1d1=d("2025-03-03"))
-    assert svc.subject("101-001").planned_c1d1 == d("2025-03-03")
+    assert svc.subject("101-001").planned_c1d1 == d("2025-03-03") and svc.verify_audit().ok
     svc.close()
 
 
@@ -258,7 +253,7 @@ def test_two_processes_upgrading_at_once_do_not_collide(tmp_path, monkeypatch):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert Store(path).schema_version() == 3
+    assert Store(path).schema_version() == 4
 
 
 def test_the_integrity_check_is_not_fooled_by_sqlite_3_40(tmp_path):

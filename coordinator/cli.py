@@ -682,26 +682,13 @@ def _check_output(path: Path, args) -> None:
         raise InputError(None, "output", f"{path} is the study's database: choose another file name")
 
 
-def _write_pdf(path: Path, data: bytes, audited) -> None:
-    """Whole or not at all (a half-written form is worse than none), and only with its audit row:
-    ``audited(deliver)`` writes the row and calls ``deliver`` (the rename) in one transaction."""
-    tmp = path.with_name(path.name + ".part")
-    try:
-        tmp.write_bytes(data)
-        audited(lambda: tmp.replace(path))
-    except OSError as exc:
-        raise CoordinatorError(f"Cannot write {path}: {exc.strerror or exc}. Nothing was printed.") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def _print_form(args, make, subject: str | None = None) -> int:
     """Every 'print' command: check the output path, make the PDF (``make(service)`` returns it
     with what it is for the audit trail and for the user), write it whole, audit it."""
     _check_output(args.output, args)
     service = _open(args)
     pdf, what, done = make(service)
-    _write_pdf(args.output, pdf, lambda deliver: service.record_print(f"{what} -> {args.output.name}", subject, deliver))
+    service.save_form(args.output, pdf, what, subject)  # whole, and only with its audit row
     print(f"Wrote {done} to {args.output}.")
     return 0
 

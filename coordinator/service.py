@@ -618,13 +618,16 @@ class Service:
         return pdf
 
     @requires("print")
-    def record_print(self, what: str, subject_id: str | None = None, deliver=None) -> Change:
-        """Who printed (or saved) which form, when: one audit row. ``deliver()``, when given, puts
-        the form where it goes inside the same transaction: it fails, no row; no row, no form."""
+    def record_print(self, what: str, subject_id: str | None = None) -> Change:
+        """Who printed which form or list, when: one audit row (a form saved as a file: ``save_form``)."""
         with self.store.write(self.user, "print") as tx:
             tx.audit(subject_id, "print", None, what)
-            if deliver is not None:
-                deliver()
+        return Change("print")
+
+    @requires("print")
+    def save_form(self, path: str | Path, pdf: bytes, what: str, subject_id: str | None = None) -> Change:
+        """A form saved as a PDF file, with its audit row ('<what> saved as <file name>')."""
+        self._save_with_audit(path, pdf, "print", subject_id, f"{what} saved as {Path(path).name}", "Nothing was saved.")
         return Change("print")
 
     @requires("read")
@@ -685,10 +688,11 @@ class Service:
         return rows if self.may("identity") else [_hide_identity(row) for row in rows]
 
     @requires("audit")
-    def record_export(self, what: str) -> Change:
-        """An export made outside the service (the GUI's CSV of the audit trail): one audit row."""
-        with self.store.write(self.user, "export") as tx:
-            tx.audit(None, "export", None, what)
+    def save_audit_csv(self, path: str | Path, data: bytes, rows: int) -> Change:
+        """The audit trail's rows as CSV (made by the GUI, which shows and filters them), with its
+        audit row."""
+        self._save_with_audit(path, data, "export", None, f"audit trail CSV: {rows} rows -> {Path(path).name}",
+                              "Nothing was exported.")
         return Change("export")
 
     @requires("read")
@@ -876,18 +880,27 @@ class Service:
     def export_file(self, path: str | Path) -> int:
         """Every subject to a JSON file; the file appears under its name only with its audit row."""
         document = self.export_document()
+        data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        self._save_with_audit(path, data, "export", None, f"{len(document['subjects'])} subjects to {Path(path).name}",
+                              "Nothing was exported.")
+        return len(document["subjects"])
+
+    def _save_with_audit(self, path: str | Path, data: bytes, action: str, subject_id: str | None, what: str,
+                         nothing: str) -> None:
+        """Every file the app writes out (forms, exports): whole, and only with its audit row. It is
+        written as '.part' and takes its name inside the row's transaction: no row, no file; a
+        failed rename, no row. An existing file of that name is replaced only then."""
         target = Path(path)
         tmp = target.with_name(target.name + ".part")
         try:
-            tmp.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            with self.store.write(self.user, "export") as tx:
-                tx.audit(None, "export", None, f"{len(document['subjects'])} subjects to {target.name}")
-                tmp.replace(target)  # inside the transaction: no row, no file; a failed rename, no row
+            tmp.write_bytes(data)
+            with self.store.write(self.user, action) as tx:
+                tx.audit(subject_id, action, None, what)
+                tmp.replace(target)
         except OSError as exc:
-            raise CoordinatorError(f"Cannot write {target}: {exc.strerror or exc}. Nothing was exported.") from None
+            raise CoordinatorError(f"Cannot write {target}: {exc.strerror or exc}. {nothing}") from None
         finally:
             tmp.unlink(missing_ok=True)
-        return len(document["subjects"])
 
     # -- internals ---------------------------------------------------------------------------------
     def _visit_ref(self, subject_id: str, visit: str) -> VisitRef:

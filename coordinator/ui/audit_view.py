@@ -10,6 +10,7 @@ the rows shown, in their order, with the stored UTC time stamps and values.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
@@ -222,15 +223,9 @@ class AuditView(QWidget):
         target = Path(name)
         if not target.suffix:
             target = target.with_suffix(".csv")
-        try:
-            write_csv(target, rows)
-        except OSError as exc:
-            ask.error(self, f"Cannot write {target}: {exc.strerror or exc}. Nothing was exported.")
-            return
-        try:
-            self.service.record_export(f"audit trail CSV: {len(rows)} rows -> {target.name}")
-        except CoordinatorError as exc:  # an export the trail does not record must not exist
-            target.unlink(missing_ok=True)
+        try:  # the file takes its name only with the export's audit row (an existing one is kept otherwise)
+            self.service.save_audit_csv(target, csv_bytes(rows), len(rows))
+        except CoordinatorError as exc:
             ask.error(self, f"Nothing was exported: {exc}")
             return
         self.refresh()  # the export's own row
@@ -268,21 +263,15 @@ class AuditView(QWidget):
             self.refresh()
 
 
-def write_csv(target: Path, rows) -> None:
-    """The rows as CSV, UTF-8 with a byte-order mark (Excel then reads the accents), written
-    whole to a .part file and then put in place: a failed write leaves no half file."""
-    part = target.with_name(target.name + ".part")
-    try:
-        with part.open("w", encoding="utf-8-sig", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(CSV_HEADER)
-            for r in rows:
-                writer.writerow([r.seq, r.at, r.user, r.action, r.subject_id or "", r.field or "",
-                                 _cell(r.old), _cell(r.new), _cell(r.reason)])
-        part.replace(target)
-    except OSError:
-        part.unlink(missing_ok=True)
-        raise
+def csv_bytes(rows) -> bytes:
+    """The rows as CSV, UTF-8 with a byte-order mark (Excel then reads the accents)."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for r in rows:
+        writer.writerow([r.seq, r.at, r.user, r.action, r.subject_id or "", r.field or "",
+                         _cell(r.old), _cell(r.new), _cell(r.reason)])
+    return out.getvalue().encode("utf-8-sig")
 
 
 def _cell(value: str | None) -> str:

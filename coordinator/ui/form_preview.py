@@ -150,21 +150,11 @@ class FormPreviewDialog(QDialog):
         name = choose_file(self, self.file_name)
         if not name:
             return False
-        path = Path(name)
-        tmp = path.with_name(path.name + ".part")
         try:
-            tmp.write_bytes(self.pdf)
-            # the file takes its name inside the audit row's transaction: no row, no file
-            self.session.service.record_print(f"{self.what} saved as {path.name}", self.subject_id,
-                                              lambda: tmp.replace(path))
-        except OSError as exc:
-            ask.error(self, f"Cannot write {path}: {exc.strerror or exc}. Nothing was saved.")
-            return False
+            self.session.service.save_form(Path(name), self.pdf, self.what, self.subject_id)
         except CoordinatorError as exc:
-            ask.error(self, f"Nothing was saved: the audit trail could not record it. {exc}")
+            ask.error(self, str(exc))
             return False
-        finally:
-            tmp.unlink(missing_ok=True)
         return True
 
     def _record(self, what: str) -> None:

@@ -296,3 +296,22 @@ def test_nobody_signs_without_accounts(enrolled, window):
     window.open_subject("101-001", "C1D8")
     assert not window.subject_view.sign_action.isEnabled()
     assert "needs accounts" in window.subject_view.checklist.sign_button.toolTip()
+
+
+def test_an_export_the_trail_cannot_record_keeps_the_file_that_was_there(trail, window, qtbot, tmp_path, monkeypatch,
+                                                                         answers, db_path):
+    import sqlite3
+
+    view = open_trail(window, qtbot)
+    target = tmp_path / "trail.csv"
+    target.write_text("last week's export")
+    monkeypatch.setattr(ask, "save_file", lambda *_args: str(target))
+    other = sqlite3.connect(db_path, timeout=0)
+    other.execute("BEGIN IMMEDIATE")  # another program holds the write lock: the export row cannot be written
+    trail.store.conn.execute("PRAGMA busy_timeout = 100")
+    try:
+        view.export_button.click()
+    finally:
+        other.rollback()
+    assert "Nothing was exported" in answers.errors[0] and "in use by another program" in answers.errors[0]
+    assert target.read_text() == "last week's export" and not (tmp_path / "trail.csv.part").exists()

@@ -496,8 +496,10 @@ class Service:
                         [TimelineVisit(v, v.status(on)) for v in plan])
 
     @requires("read")
-    def checklist(self, subject_id: str, visit: str) -> Checklist:
-        subject = self.subject(subject_id)
+    def checklist(self, subject_id: str, visit: str, subject: Subject | None = None) -> Checklist:
+        """The visit's procedures and their ticks; ``subject``: the subject as a read of this
+        service just gave it (the subject screen has it from ``timeline``), else read here."""
+        subject = subject if subject is not None and subject.id == subject_id else self.subject(subject_id)
         ref = self._visit_ref(subject_id, visit)
         labels = {v.code: v.label for v in self.store.plan(subject_id)}
         if _pre_dose_day_1(subject, visit):
@@ -631,12 +633,16 @@ class Service:
         return Change("print")
 
     @requires("read")
-    def progress(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Progress]:
+    def progress(self, pairs: Iterable[tuple[str, str]], subject: Subject | None = None) -> dict[tuple[str, str], Progress]:
         """Checklist progress of many (subject id, visit code) pairs at once, as ``Checklist.progress``
-        gives it for one; each subject is read once. Pairs that ``checklist`` would refuse (no such
-        subject, no such visit in the subject's schedule) are left out."""
+        gives it for one; each subject is read once (``subject``: one already read, with all its
+        ticks, as ``timeline`` gives it). Pairs that ``checklist`` would refuse (no such subject,
+        no such visit in the subject's schedule) are left out."""
         pairs = list(dict.fromkeys(pairs))
-        subjects = {s.id: s for s in self.store.load_for_checklists(pairs)}
+        if subject is not None and all(sid == subject.id for sid, _ in pairs):
+            subjects = {subject.id: subject}
+        else:
+            subjects = {s.id: s for s in self.store.load_for_checklists(pairs)}
         codes = self.store.planned_codes(subjects)
         out = {}
         for sid, visit in pairs:

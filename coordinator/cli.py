@@ -708,9 +708,9 @@ def cmd_print_dosing(args) -> int:
 def cmd_print_day(args) -> int:
     def make(service):
         on = args.on or service.today
-        visits = len(service.day_packet(on))
-        count = f"{visits} visit{'s' if visits != 1 else ''}"
-        return (service.day_packet_pdf(on), f"day packet {on.isoformat()} ({count})",
+        visits = service.day_packet(on)
+        count = f"{len(visits)} visit{'s' if len(visits) != 1 else ''}"
+        return (service.day_packet_pdf(on, visits=visits), f"day packet {on.isoformat()} ({count})",
                 f"the packet of {display(on, weekday=True)} ({count})")
     return _print_form(args, make)
 

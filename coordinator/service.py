@@ -31,7 +31,7 @@ from coordinator.errors import AccessDenied, CoordinatorError, CorrectionNeedsRe
 from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord
 from coordinator.protocol import Protocol, VisitRef
 from coordinator.schedule import FIRST_DOSE, PlannedVisit, build_plan, first_dose_visit, current_cycle_day, latest_number, study_end, subject_status
-from coordinator.validation import awaiting_first_dose, check_subject, not_scheduled
+from coordinator.validation import check_subject, not_scheduled, pre_dose_day_1
 
 # The day's packet reprints an overdue visit's forms for this many days after its window closed.
 PACKET_OVERDUE_DAYS = 7
@@ -52,12 +52,20 @@ PLANS = frozenset({"planned_c1d1"})
 
 def requires(permission: str):
     """Check the permission (``accounts.PERMISSIONS``) before the method runs: the service, not
-    the GUI, decides who may do what. Every public method carries one (a test checks)."""
+    the GUI, decides who may do what. Every public method carries one (a test checks). What the
+    outer call was allowed, the public methods it calls in turn are too: each action is checked
+    once (add_subject is an import of one subject, allowed to whoever may change subjects)."""
     def decorate(method):
         @functools.wraps(method)
         def checked(self, *args, **kwargs):
+            if self._checked:
+                return method(self, *args, **kwargs)
             self.require(permission)
-            return method(self, *args, **kwargs)
+            self._checked = True
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self._checked = False
         checked.permission = permission
         return checked
     return decorate
@@ -154,6 +162,7 @@ class Service:
     user: str = field(default_factory=lambda: _os_user())
     today: dt.date = field(default_factory=dt.date.today)
     account: Account | None = None  # who logged in; None: nobody (yet), or single-user mode
+    _checked: bool = field(default=False, init=False, repr=False)  # inside a call already checked (requires)
 
     # -- opening and creating ------------------------------------------------------
     @classmethod
@@ -502,7 +511,7 @@ class Service:
         subject = subject if subject is not None and subject.id == subject_id else self.subject(subject_id)
         ref = self._visit_ref(subject_id, visit)
         labels = {v.code: v.label for v in self.store.plan(subject_id)}
-        if _pre_dose_day_1(subject, visit):
+        if pre_dose_day_1(subject, visit):
             labels[visit] = first_dose_visit(self.protocol, self.today).label
         if visit not in labels:
             raise InputError(subject_id, "visit", not_scheduled(self.protocol, visit))
@@ -518,7 +527,7 @@ class Service:
         for planned in self.store.plan(subject_id):
             if planned.code == visit:
                 return planned
-        if _pre_dose_day_1(subject, visit):
+        if pre_dose_day_1(subject, visit):
             return first_dose_visit(self.protocol, subject.planned_c1d1 or on or self.today)
         raise InputError(subject_id, "visit", not_scheduled(self.protocol, visit))
 
@@ -580,22 +589,23 @@ class Service:
                   if (i.status == "due" and (i.target == on or i.window_end == on))
                   or (i.status == "overdue" and i.days <= PACKET_OVERDUE_DAYS)]
         first_doses = sorted(s.id for s in self.store.load_awaiting_planned()
-                             if s.planned_c1d1 == on and subject_status(
-                                 self.protocol, s, on, self.store.plan(s.id)) == "screening")
+                             if s.planned_c1d1 == on and subject_status(self.protocol, s, on) == "screening")
         return visits + [(subject_id, FIRST_DOSE) for subject_id in first_doses]
 
     @requires("print")
-    def day_packet_pdf(self, on: dt.date | None = None, progress=None) -> bytes:
+    def day_packet_pdf(self, on: dt.date | None = None, progress=None,
+                       visits: list[tuple[str, str]] | None = None) -> bytes:
         """One PDF: each packet visit's requisition, and the dosing form of each cycle's day 1
         (counted from the day itself when day 1 is not recorded yet: it happens that day).
-        ``progress(done, total)`` is called as the work goes (the GUI shows it)."""
+        ``progress(done, total)`` is called as the work goes (the GUI shows it). ``visits``: the
+        day's ``day_packet``, when the caller has it already (to count them)."""
         from reportlab.platypus import PageBreak
 
         from coordinator.forms.common import build, para
         from coordinator.forms.dosing import dosing_story
         from coordinator.forms.requisition import requisition_story
         on = on or self.today
-        visits = self.day_packet(on)
+        visits = self.day_packet(on) if visits is None else visits
         total = len(visits) + 1  # the last step lays the pages out
         story: list = []
         site = self.site()
@@ -604,7 +614,7 @@ class Service:
             planned = self.planned_visit(subject_id, code, on, subject)
             parts = [requisition_story(self.protocol, subject, planned, self.collection_day(planned, on), site)]
             if planned.kind == "cycle" and planned.day == 1:
-                parts.append(dosing_story(self.protocol, subject, planned.cycle, day1=planned.date or on))
+                parts.append(dosing_story(self.protocol, subject, planned.cycle, day1=planned.date or on, visit=planned))
             for part in parts:
                 if part:
                     if story:
@@ -648,7 +658,7 @@ class Service:
         for sid, visit in pairs:
             subject = subjects.get(sid)
             ref = self.protocol.parse_visit(visit)
-            if subject is None or ref is None or not (visit in codes[sid] or _pre_dose_day_1(subject, visit)):
+            if subject is None or ref is None or not (visit in codes[sid] or pre_dose_day_1(subject, visit)):
                 continue
             out[(sid, visit)] = checklist_progress(visit_checklist(self.protocol, subject, ref))
         return out
@@ -1037,12 +1047,6 @@ def _is_correction(field_name: str, before, after) -> bool:
     if isinstance(before, dict) and isinstance(after, dict):
         return any(after.get(key) != value for key, value in before.items())
     return True
-
-
-def _pre_dose_day_1(subject: Subject, visit: str) -> bool:
-    """Cycle 1 day 1's pre-dose checklist, open before the first dose is recorded (and so before
-    the visit is in the plan)."""
-    return visit == FIRST_DOSE and awaiting_first_dose(subject)
 
 
 def _hide_identity(row: AuditRow) -> AuditRow:

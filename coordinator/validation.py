@@ -15,7 +15,7 @@ import re
 from coordinator.errors import InputError
 from coordinator.model import NO_STEROID, PROCEDURE_STATUSES, Subject
 from coordinator.protocol import Protocol
-from coordinator.schedule import PlannedVisit, build_plan, study_end
+from coordinator.schedule import FIRST_DOSE, PlannedVisit, build_plan, study_end
 
 SUBJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 INITIALS = re.compile(r"[A-Z][A-Z-]{0,3}")
@@ -220,6 +220,12 @@ def awaiting_first_dose(s: Subject) -> bool:
     return s.c1d1 is None and s.screen_failure_date is None
 
 
+def pre_dose_day_1(s: Subject, visit: str) -> bool:
+    """Cycle 1 day 1's pre-dose checklist, open before the first dose is recorded (and so before
+    the visit is in the plan)."""
+    return visit == FIRST_DOSE and awaiting_first_dose(s)
+
+
 def not_scheduled(protocol: Protocol, code: str) -> str:
     ref = protocol.parse_visit(code)
     if ref is not None and ref.kind in ("eot", "follow_up"):
@@ -266,7 +272,7 @@ def _check_procedures(protocol: Protocol, s: Subject, plan: list[PlannedVisit], 
         ref = protocol.parse_visit(code)
         if ref is None:
             raise fail(field, f"{code!r} is not a visit of this protocol")
-        if code not in planned and not (code == "C1D1" and awaiting_first_dose(s)):
+        if code not in planned and not pre_dose_day_1(s, code):
             raise fail(field, not_scheduled(protocol, code))
         procedure = protocol.procedures.get(proc_id)
         if procedure is None:

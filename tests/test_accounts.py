@@ -282,3 +282,14 @@ def test_the_reason_of_a_name_correction_is_hidden_too(admin, db_path):
     as_user(db_path, "coord1").edit_subject("101-001", mrn="MRN-0002", reason="chart says MRN-0002")
     row = as_user(db_path, "mon1").audit("101-001")[-1]
     assert (row.field, row.old, row.new, row.reason) == ("mrn", accounts.HIDDEN, accounts.HIDDEN, accounts.HIDDEN)
+
+
+def test_an_action_is_checked_once_however_many_public_methods_it_calls(admin, db_path, monkeypatch):
+    coordinator = as_user(db_path, "coord1")
+    reads = []
+    account = coordinator.store.account
+    monkeypatch.setattr(coordinator.store, "account", lambda name: reads.append(name) or account(name))
+    coordinator.requisition_pdf("101-001", "C1D1")  # calls planned_visit, subject, site, collection_day...
+    assert reads == ["coord1"]
+    with pytest.raises(AccessDenied):  # and the next action is checked again
+        coordinator.set_site("General Hospital")

@@ -28,7 +28,7 @@ from coordinator.forms.common import (BODY, BOLD, FRAME_HEIGHT, GRID, SHADE, SMA
 from coordinator.model import Subject
 from coordinator.protocol import Drug, Protocol
 from coordinator.schedule import PlannedVisit, build_plan, first_dose_visit
-from coordinator.validation import awaiting_first_dose
+from coordinator.validation import pre_dose_day_1
 
 CELL_FONT, CELL_SIZE, SMALLEST_SIZE = "Helvetica", 8, 7.5  # a dose text steps down to 7.5 pt before it wraps
 CELL = ParagraphStyle("dosing-cell", fontName=CELL_FONT, fontSize=CELL_SIZE, leading=9.5)
@@ -101,7 +101,7 @@ def cycle_day1(protocol: Protocol, subject: Subject, cycle: int) -> dt.date:
 def _day1_visit(protocol: Protocol, subject: Subject, cycle: int) -> PlannedVisit:
     plan = build_plan(protocol, subject)
     visit = next((v for v in plan if v.kind == "cycle" and v.cycle == cycle and v.day == 1), None)
-    if visit is None and cycle == 1 and awaiting_first_dose(subject) and subject.planned_c1d1 is not None:
+    if visit is None and pre_dose_day_1(subject, f"C{cycle}D1") and subject.planned_c1d1 is not None:
         return first_dose_visit(protocol, subject.planned_c1d1)  # its calendar goes home with the first dose
     if visit is None:
         cycles = [v.cycle for v in plan if v.kind == "cycle" and v.day == 1]
@@ -112,11 +112,13 @@ def _day1_visit(protocol: Protocol, subject: Subject, cycle: int) -> PlannedVisi
     return visit
 
 
-def dosing_story(protocol: Protocol, subject: Subject, cycle: int, day1: dt.date | None = None) -> list[Flowable]:
+def dosing_story(protocol: Protocol, subject: Subject, cycle: int, day1: dt.date | None = None,
+                 visit: PlannedVisit | None = None) -> list[Flowable]:
     """The page's flowables, without a trailing PageBreak (a packet concatenates forms).
     ``day1``: the day the cycle starts when its day 1 is not recorded yet but happens then (the
-    day's packet: the visit is that day), instead of the planned target."""
-    visit = _day1_visit(protocol, subject, cycle)
+    day's packet: the visit is that day), instead of the planned target. ``visit``: the cycle's
+    day 1 as the caller has it from the subject's plan already (else worked out here)."""
+    visit = visit or _day1_visit(protocol, subject, cycle)
     day1, length = visit.date or day1 or visit.target, protocol.cycle_length_days
     columns = _columns(protocol, subject, cycle)
     top: list[Flowable] = [_header(protocol, subject, cycle, day1, planned=visit.date is None and day1 == visit.target),
@@ -136,8 +138,8 @@ def dosing_story(protocol: Protocol, subject: Subject, cycle: int, day1: dt.date
     return top + [calendar.table(row_h)] + bottom
 
 
-def dosing_pdf(protocol: Protocol, subject: Subject, cycle: int, printed: dt.date, day1: dt.date | None = None) -> bytes:
-    return build(dosing_story(protocol, subject, cycle, day1), f"Dosing calendar cycle {cycle}", protocol.code, printed)
+def dosing_pdf(protocol: Protocol, subject: Subject, cycle: int, printed: dt.date) -> bytes:
+    return build(dosing_story(protocol, subject, cycle), f"Dosing calendar cycle {cycle}", protocol.code, printed)
 
 
 _HEIGHTS: dict[tuple, float] = {}  # measured heights of the parts that many pages share, by their content

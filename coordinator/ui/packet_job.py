@@ -39,7 +39,8 @@ class PacketJob(QObject):
         def make(service):
             def tell(done: int, total: int) -> None:
                 state["done"], state["total"] = done, total
-            return service.day_packet_pdf(day, progress=tell), len(service.day_packet(day))
+            visits = service.day_packet(day)
+            return service.day_packet_pdf(day, progress=tell, visits=visits), len(visits)
         self.timer.start()
         self.session.run_in_background(self.parent_widget, make, self._on_done, self._on_failed)
 

@@ -354,12 +354,15 @@ def _open(args) -> Service:
     service = Service.open(_db_path(args), user=args.user)
     _OPENED.append(service)
     if service.needs_log_in():
-        name = args.user or os.environ.get("COORDINATOR_USER")
-        if not name:
-            service.close()
-            raise AccessDenied("This database has accounts: give --user NAME (or set COORDINATOR_USER).")
-        service.log_in(name, _password(f"Password for {name}: ", "COORDINATOR_PASSWORD"))
+        _log_in(service, args, "This database has accounts")
     return service
+
+
+def _log_in(service: Service, args, why: str, whose: str = "") -> None:
+    name = args.user or os.environ.get("COORDINATOR_USER")
+    if not name:
+        raise AccessDenied(f"{why}: give --user NAME (or set COORDINATOR_USER).")
+    service.log_in(name, _password(f"Password for {name}{whose}: ", "COORDINATOR_PASSWORD"))
 
 
 def _password(prompt: str, variable: str, twice: bool = False) -> str:
@@ -735,7 +738,7 @@ def cmd_restore(args) -> int:
     service = None
     try:
         service = _open(args)
-        now = f"{path} ({len(service.subjects())} subjects now; they are backed up first)"
+        now = f"{path} ({len(service.initials())} subjects now; they are backed up first)"
     except DamagedDatabase as exc:
         now = f"{path}, which cannot be opened ({_one_line(exc)}; it is kept beside, renamed)"
     question = (f"Replace {now} with the backup {args.file} ({incoming.subjects} subjects, {incoming.audit_rows} "
@@ -750,10 +753,7 @@ def cmd_restore(args) -> int:
         report = service.restore(args.file)
     else:
         def log_in(service: Service) -> bool:  # the backup's accounts decide who may restore it
-            name = args.user or os.environ.get("COORDINATOR_USER")
-            if not name:
-                raise AccessDenied("The backup has accounts: give --user NAME (an admin's) to restore it.")
-            service.log_in(name, _password(f"Password for {name} (as the backup knows it): ", "COORDINATOR_PASSWORD"))
+            _log_in(service, args, "The backup has accounts (an admin's restores it)", " (as the backup knows it)")
             return True
         report = restore_damaged(path, args.file, args.user, log_in)
     print(f"Restored {path} from {args.file}: {report.subjects} subjects, the audit trail verified.")

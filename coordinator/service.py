@@ -170,12 +170,7 @@ class Service:
              account: Account | None = None) -> Service:
         """Open a study database. Where it has accounts, nothing can be done before ``log_in``;
         ``account``: a log-in this process already checked (a worker thread's second connection)."""
-        store = Store(path)
-        text = store.meta("protocol_text")
-        if text is None:
-            store.close()
-            raise StoreError(f"{path} holds no protocol: it was not created by 'coordinator init'.")
-        protocol = protocol_mod.loads(text, source=f"{store.meta('protocol_source')} (stored in {path})")
+        store, protocol = _open_store(path)
         service = cls(store, protocol, account.name if account else user or _os_user(), today or dt.date.today(),
                       account)
         service._refresh_stale_plans()
@@ -405,31 +400,23 @@ class Service:
         restore's audit row goes into the backup's trail before it is put in place, so the data and
         the row arrive together. This service then goes on with the restored data."""
         from coordinator.db import backup as backup_mod
-        backup = Path(backup)
-        backup_mod.verify_file(backup)  # nothing is touched when the backup is bad
-        folder = Path(safety_folder) if safety_folder else backup_mod.default_backup_folder(self.store.path)
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S-%f")  # never the name of an earlier one
-        safety = backup_mod.write_backup(self.store.conn, self.store.path,
-                                         folder / f"{self.store.path.stem}-before-restore-{stamp}.db")
-        self._audit_backup("backup", safety)
-        path = self.store.path
-        # checked here: this person may restore (the backup's accounts may not even know them)
+        backup, path = Path(backup), self.store.path
+        copy = backup_mod.working_copy(backup, path.parent)  # a bad backup is refused before anything is touched
         closed = []
         try:
-            return _restore_with_row(backup, path, self.user, f"the content before it is in {safety.path.name}",
+            folder = Path(safety_folder) if safety_folder else backup_mod.default_backup_folder(path)
+            folder.mkdir(parents=True, exist_ok=True)
+            stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S-%f")  # never the name of an earlier one
+            safety = backup_mod.write_backup(self.store.conn, path, folder / f"{path.stem}-before-restore-{stamp}.db")
+            self._audit_backup("backup", safety)
+            # checked here: this person may restore (the backup's accounts may not even know them)
+            return _restore_with_row(copy, backup.name, path, self.user, f"the content before it is in {safety.path.name}",
                                      before=lambda: closed.append(self.store.close()), checked=True)
         finally:
+            backup_mod.discard(copy[0])
             if closed:  # restored or not, this service goes on with what is there now
-                self._reopen(path)
-
-    def _reopen(self, path: Path) -> None:
-        store = Store(path)
-        self.store = store
-        text = store.meta("protocol_text")
-        if text is not None:
-            self.protocol = protocol_mod.loads(text, source=f"{store.meta('protocol_source')} (stored in {path})")
-        self._refresh_stale_plans()
+                self.store, self.protocol = _open_store(path)
+                self._refresh_stale_plans()
 
     def _audit_backup(self, action: str, report) -> None:
         with self.store.write(self.user, action) as tx:
@@ -984,38 +971,49 @@ def restore_damaged(path: str | Path, backup: str | Path, user: str | None = Non
     coordinator database); the unusable file is kept beside it, renamed '.before-restore-<time>'.
     The damaged file's accounts cannot be read, so the backup's decide: where it has accounts,
     ``log_in(service)`` logs in on (a copy of) it, and the account must be one that may restore."""
-    path = Path(path)
-    return _restore_with_row(Path(backup), path, user or _os_user(),
-                             "the database could not be opened; it is kept beside it, renamed .before-restore-<time>",
-                             log_in=log_in)
-
-
-def _restore_with_row(backup: Path, path: Path, user: str, why: str, log_in=None, before=None, checked=False):
-    """The restore itself: a working copy of ``backup`` beside ``path`` gets the restore's audit
-    row, then goes in place of ``path`` in one step (``backup.restore``: nothing changes when it
-    fails). ``checked``: the caller's permission was checked already, and the row is ``user``'s;
-    else the copy's own accounts decide (``log_in(service)``). ``before()`` runs just before."""
     from coordinator.db import backup as backup_mod
+    path, backup = Path(path), Path(backup)
     copy = backup_mod.working_copy(backup, path.parent)
     try:
-        service = Service.open(copy, user=user)
-        try:
-            if not checked and service.needs_log_in():
-                if log_in is None or not log_in(service):
-                    raise AccessDenied("The backup has accounts: log in to restore it (an admin's account).")
-            if not checked:
-                service.require("restore")
-            incoming = service.store.verify_audit()
-            with service.store.write(service.user, "restore") as tx:
-                tx.audit(None, "restore", None, f"from {backup.name}: {len(service.store.subject_ids())} subjects, "
-                         f"audit #{incoming.last_seq} head {incoming.head[:16]}", why)
-        finally:
-            service.close()
-        if before is not None:
-            before()
-        return backup_mod.restore(copy, path)
+        return _restore_with_row(copy, backup.name, path, user or _os_user(),
+                                 "the database could not be opened; it is kept beside it, renamed .before-restore-<time>",
+                                 log_in=log_in)
     finally:
-        backup_mod.discard(copy)
+        backup_mod.discard(copy[0])
+
+
+def _open_store(path: str | Path) -> tuple[Store, Protocol]:
+    """The store at ``path`` and the protocol stored in it."""
+    store = Store(path)
+    text = store.meta("protocol_text")
+    if text is None:
+        store.close()
+        raise StoreError(f"{path} holds no protocol: it was not created by 'coordinator init'.")
+    return store, protocol_mod.loads(text, source=f"{store.meta('protocol_source')} (stored in {path})")
+
+
+def _restore_with_row(copy, name: str, path: Path, user: str, why: str, log_in=None, before=None, checked=False):
+    """The restore itself: the working copy (``backup.working_copy``: its file and what the backup
+    ``name`` held) gets the restore's audit row, then goes in place of ``path`` in one step
+    (``backup.restore``: nothing changes when it fails). ``checked``: the caller's permission was
+    checked already, and the row is ``user``'s; else the copy's own accounts decide
+    (``log_in(service)``). ``before()`` runs just before the copy goes in place."""
+    from coordinator.db import backup as backup_mod
+    file, held = copy
+    service = Service.open(file, user=user)
+    try:
+        if not checked:
+            if service.needs_log_in() and (log_in is None or not log_in(service)):
+                raise AccessDenied("The backup has accounts: log in to restore it (an admin's account).")
+            service.require("restore")
+        with service.store.write(service.user, "restore") as tx:
+            tx.audit(None, "restore", None, f"from {name}: {held.subjects} subjects, audit #{held.audit_rows} "
+                     f"head {held.audit_head[:16]}", why)
+    finally:
+        service.close()
+    if before is not None:
+        before()
+    return backup_mod.restore(file, path)
 
 
 def _diff(old: dict, new: dict) -> list[tuple[str, object, object]]:

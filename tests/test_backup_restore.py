@@ -186,6 +186,18 @@ def test_a_restore_and_its_audit_row_arrive_together(enrolled, tmp_path, db_path
     from coordinator.db import backup as backup_mod
     enrolled.backup(tmp_path / "monday.db")
     enrolled.add_subject(make_subject("101-002"))
+    real, handed_over = backup_mod.restore, []
+
+    def spy(copy, path, *args, **kwargs):  # what is put in place already holds its restore row
+        held = Service.open(copy, user="x")
+        handed_over.append(held.store.audit_rows()[-1].action)
+        held.close()
+        return real(copy, path, *args, **kwargs)
+    monkeypatch.setattr(backup_mod, "restore", spy)
+    report = enrolled.restore(tmp_path / "monday.db", safety_folder=tmp_path / "safety")
+    assert handed_over == ["restore"] and enrolled.audit()[-1].action == "restore"
+    assert report.audit_head == enrolled.verify_audit().head  # nothing written after the restore itself
+    enrolled.add_subject(make_subject("101-002"))
 
     def disk_full(*_args, **_kwargs):
         raise StoreError("The disk is full. Nothing was changed.")

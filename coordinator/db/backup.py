@@ -304,13 +304,14 @@ def _read_failure(exc: sqlite3.Error, name: str) -> str:
 
 
 # -- restore -----------------------------------------------------------------------------------
-def working_copy(backup: Path, folder: Path) -> Path:
+def working_copy(backup: Path, folder: Path) -> tuple[Path, BackupReport]:
     """A checked backup copied (online backup API) into a new file in ``folder``, for a restore to
-    add its own audit row to before the copy goes in place: data and row arrive in one step."""
+    add its own audit row to before the copy goes in place: data and row arrive in one step.
+    Returns the copy and the backup's report (what it holds)."""
     backup, folder = Path(backup), Path(folder)
     source = _open_read_only(backup)
     try:
-        _report(source, backup, str(backup))
+        held = _report(source, backup, str(backup))
         _refuse_newer(source, backup)
         target = folder / f".{backup.stem}-restoring-{_now().strftime('%Y%m%d-%H%M%S-%f')}.db"
         try:
@@ -320,7 +321,7 @@ def working_copy(backup: Path, folder: Path) -> Path:
             raise
     finally:
         source.close()
-    return report.path
+    return report.path, held
 
 
 def discard(path: Path) -> None:

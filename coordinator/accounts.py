@@ -26,7 +26,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "investigator": _CLINICAL | {"sign"},
     "monitor": frozenset({"read", "audit"}),
 }
-SINGLE_USER = frozenset().union(*PERMISSIONS.values())  # a database without accounts
 
 # What a refusal says the permission is for, in a coordinator's words.
 DOING = {

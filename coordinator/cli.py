@@ -17,6 +17,7 @@ from pathlib import Path
 
 from coordinator import __version__
 from coordinator import protocol as protocol_mod
+from coordinator.accounts import ROLES
 from coordinator.dates import display, display_window, parse_iso
 from coordinator.errors import AccessDenied, CoordinatorError, DamagedDatabase, InputError
 from coordinator.model import Subject
@@ -297,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     u = users.add_parser("add", help="add an account (its password from the terminal, or $COORDINATOR_NEW_PASSWORD)")
     u.set_defaults(run=cmd_user_add)
     u.add_argument("name")
-    u.add_argument("--role", choices=["admin", "coordinator", "investigator", "monitor"],
+    u.add_argument("--role", choices=ROLES,
                    help="what the account may do (the first account is an admin)")
     u.add_argument("--display-name", help="the person's name as shown and printed on signatures (default: NAME)")
     u = users.add_parser("list", help="every account, disabled ones too")
@@ -805,7 +806,7 @@ def cmd_user_add(args) -> int:
     first = service.single_user
     role = args.role or ("admin" if first else None)
     if role is None:
-        raise InputError(None, "role", "give --role: admin, coordinator, investigator or monitor")
+        raise InputError(None, "role", f"give --role: {', '.join(ROLES)}")
     password = _password(f"Password for the new account {args.name}: ", "COORDINATOR_NEW_PASSWORD", twice=True)
     service.add_account(args.name, role, password, args.display_name)
     print(f"Added the account {args.name} ({role}).")

@@ -44,6 +44,7 @@ class ChecklistView(QWidget):
         self.service = session.service
         self.subject_id: str | None = None
         self.visit = None  # the TimelineVisit shown
+        self._subject = None  # the subject as last read, with the visit's ticks
         self._shown_key: tuple[str, str] | None = None
         self._filled: tuple | None = None  # the date and notes the fields were last filled with
         self._build_ui()
@@ -153,6 +154,7 @@ class ChecklistView(QWidget):
         self.title.setText(f"<h3>{v.code} · {v.label}</h3>Target {display(v.target, weekday=True)} · window {window} · "
                            f"<span style='color:{look.colour}'>{look.symbol} {look.word}</span>{flag}")
         subject = subject if subject is not None and subject.id == subject_id else self.service.subject(subject_id)
+        self._subject = subject
         record = subject.visits.get(v.code)
         # a visit not yet recorded is recorded on the day it happens: today, whatever day is looked at
         filled = (v.date or self.service.today, record.notes if record else "")
@@ -206,7 +208,7 @@ class ChecklistView(QWidget):
 
     def _load_items(self) -> None:
         selected = self.table.currentIndex().row()
-        checklist = self.service.checklist(self.subject_id, self.visit.visit.code)
+        checklist = self.service.checklist(self.subject_id, self.visit.visit.code, subject=self._subject)
         self.model.set_rows(checklist.items)
         progress = checklist.progress
         self.progress.setText(f"<b>{progress.done} of {progress.total} done</b>" if progress.total else "nothing to do")

@@ -26,6 +26,7 @@ from coordinator.ui.subject_table import STATUS_WORDS
 from coordinator.ui.table import list_view
 from coordinator.ui.timeline_widget import TimelineWidget
 from coordinator.ui.visit_table import VisitRow, VisitTableModel
+from coordinator.ui.when_shown import WhenShown
 
 
 class SubjectView(QWidget):
@@ -37,7 +38,7 @@ class SubjectView(QWidget):
         self.subject = None
         self._active = False
         self._last_timeline = None
-        self._history_stale = True
+        self._keep_tab = False  # set while a refresh re-selects the visit: the user stays on their tab
         self._build_actions()
         self._build_ui()
         self._connect_signals()
@@ -133,7 +134,6 @@ class SubjectView(QWidget):
     def _connect_signals(self) -> None:
         self.visits.selectionModel().currentRowChanged.connect(self._on_visits_current_row_changed)
         self.timeline.visit_clicked.connect(self.select_visit)
-        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.timeline.zoom_changed.connect(settings.TIMELINE_ZOOM.set)
         self.checklist.missed_requested.connect(self._on_missed_requested)
         self.checklist.unscheduled_requested.connect(self._on_unscheduled_requested)
@@ -141,25 +141,23 @@ class SubjectView(QWidget):
         self.session.changed.connect(self._on_session_changed)
         self.session.day_changed.connect(lambda _day: self.refresh())
         self.session.today_changed.connect(lambda _today: self.refresh())  # new defaults (the visit date)
+        self.history_reader = WhenShown(self.history, self._load_history)
 
     def _load_history(self) -> None:
-        """The audit trail is read when its tab is shown, not on every tick."""
-        if self.subject_id and self._history_stale:
+        """The audit trail is read when its tab is shown (``history_reader``), not on every tick."""
+        if self.subject_id:
             self.history_model.set_rows(sorted(self.service.audit(self.subject_id), key=lambda r: -r.seq))
             self.history.resizeColumnsToContents()
-            self._history_stale = False
-
-    def _on_tabs_current_changed(self, _index: int) -> None:
-        if self.tabs.currentWidget() is self.history:
-            self._load_history()
 
     def save_layout(self) -> None:
         settings.SUBJECT_SPLITTER.set(self.splitter.saveState())
 
     # -- showing -------------------------------------------------------------------------------------
     def show_subject(self, subject_id: str, visit: str | None = None, quiet: bool = False) -> None:
+        """Show the subject, at ``visit`` (its checklist) if given, else at the visit last shown
+        or the one most likely wanted; a subject not in the database is an error (unless ``quiet``)."""
         try:
-            self.service.subject(subject_id)
+            timeline = self.service.timeline(subject_id, self.session.day)
         except CoordinatorError as exc:
             if not quiet:
                 ask.error(self, str(exc))
@@ -167,16 +165,20 @@ class SubjectView(QWidget):
         if subject_id != self.subject_id:
             self.subject_id = subject_id
             self.visit_model.set_rows([])
-        self.refresh(visit)
+        self._show_timeline(timeline, visit)
+        if visit is not None:
+            self.tabs.setCurrentWidget(self.checklist)
 
     def refresh(self, visit: str | None = None) -> None:
-        if self.subject_id is None:
-            return
+        """Read the subject again; the tab shown (the checklist or the history) stays."""
+        if self.subject_id is not None:
+            self._show_timeline(self.service.timeline(self.subject_id, self.session.day), visit)
+
+    def _show_timeline(self, timeline, visit: str | None) -> None:
         day = self.session.day
-        timeline = self.service.timeline(self.subject_id, day)
-        self.subject = timeline.subject
+        self.subject = timeline.subject  # read once: the visit list, the progress and the checklist use it
         visits = timeline.visits + self._first_dose_to_come(timeline)
-        progress = self.service.progress((self.subject_id, tv.visit.code) for tv in visits)
+        progress = self.service.progress(((self.subject_id, tv.visit.code) for tv in visits), subject=timeline.subject)
         rows = [VisitRow(tv, p.done, p.total) if (p := progress.get((self.subject_id, tv.visit.code))) else VisitRow(tv)
                 for tv in visits]
         keep = visit or self.current_visit_code() or _visit_to_open(timeline.visits)
@@ -186,10 +188,12 @@ class SubjectView(QWidget):
         self._show_header(timeline)
         self._last_timeline = timeline
         self.set_active(self._active)
-        self._history_stale = True
-        if self.tabs.currentWidget() is self.history:
-            self._load_history()
-        self.select_visit(keep)
+        self.history_reader.request()
+        self._keep_tab = True
+        try:
+            self._select_visit(keep)
+        finally:
+            self._keep_tab = False
 
     def _first_dose_to_come(self, timeline) -> list[TimelineVisit]:
         """A screening subject's cycle 1 day 1 is not in the plan until it happens, but its
@@ -263,6 +267,11 @@ class SubjectView(QWidget):
         return self.visit_model.row(index).code if index.isValid() else None
 
     def select_visit(self, code: str | None) -> None:
+        """The user picks a visit (the timeline, a new unscheduled visit): its checklist is shown."""
+        self._select_visit(code)
+        self.tabs.setCurrentWidget(self.checklist)
+
+    def _select_visit(self, code: str | None) -> None:
         row = self.visit_model.index_of(code) if code else -1
         if row < 0:
             self.checklist.show_visit(self.subject_id, None)
@@ -287,12 +296,13 @@ class SubjectView(QWidget):
     def _on_visits_current_row_changed(self, current, _previous) -> None:
         if current.isValid():
             self._show_visit(current.row())
+            if not self._keep_tab:  # the user moved in the list
+                self.tabs.setCurrentWidget(self.checklist)
 
     def _show_visit(self, row: int) -> None:
         visit = self.visit_model.rows()[row].visit
         self.timeline.select_visit(visit.visit.code)
         self.checklist.show_visit(self.subject_id, visit, self.subject)  # the subject the timeline just read
-        self.tabs.setCurrentWidget(self.checklist)
         self._update_sign_action()
 
     # -- actions ---------------------------------------------------------------------------------------------
@@ -340,7 +350,7 @@ class SubjectView(QWidget):
             self.select_visit(dialog.code)
 
     def _on_session_changed(self, change) -> None:
-        if self.subject_id and (self.subject_id in change.subject_ids or not change.subject_ids):
+        if self.subject_id in change.subject_ids:  # Session.notify tells no one of a change to no subject
             self.refresh()
 
 

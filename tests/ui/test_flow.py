@@ -1,6 +1,7 @@
 """A coordinator's day in the window: add, enroll, look ahead, tick off, see the dashboard follow."""
 
 import datetime as dt
+import json
 
 from PySide6.QtCore import Qt
 
@@ -358,3 +359,59 @@ def test_the_timeline_zoom_is_remembered(window, session, qtbot):
     qtbot.addWidget(again)
     again.open_subject("101-050")
     assert again.subject_view.timeline.zoom == zoomed
+
+
+def test_the_history_tab_stays_shown_through_a_tick_a_day_change_and_midnight(window, session, monkeypatch):
+    service = session.service
+    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
+    window.open_subject("101-050", "C1D8")
+    view = window.subject_view
+    assert view.tabs.currentWidget() is view.checklist  # a visit picked on opening shows its checklist
+    view.tabs.setCurrentWidget(view.history)
+    first = view.checklist.model.rows()[0]
+    view.checklist.table.selectRow(0)
+    view.checklist.tick_selected("done")  # as another window of the app would
+    assert view.tabs.currentWidget() is view.history
+    newest = view.history_model.rows()[0]  # read again, as it is shown
+    assert newest.field == f"procedures.C1D8.{first.id}" and json.loads(newest.new)["status"] == "done"
+    session.set_day(TODAY + dt.timedelta(days=1))
+    assert view.tabs.currentWidget() is view.history
+    session.check_clock(TODAY + dt.timedelta(days=1))
+    assert view.tabs.currentWidget() is view.history
+    view.timeline.visit_clicked.emit("C1D1")  # the user picks a visit: its checklist
+    assert view.tabs.currentWidget() is view.checklist and view.checklist.visit.visit.code == "C1D1"
+
+
+def test_the_history_is_read_only_while_it_is_shown(window, session, monkeypatch):
+    service = session.service
+    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
+    window.open_subject("101-050", "C1D8")
+    view = window.subject_view
+    reads = []
+    audit = service.audit
+    monkeypatch.setattr(service, "audit", lambda subject_id=None: reads.append(subject_id) or audit(subject_id))
+    view.checklist.tick_selected("done")
+    assert reads == []  # the checklist tab is shown
+    view.tabs.setCurrentWidget(view.history)
+    assert reads == ["101-050"]
+    window.show_view("today")
+    view.checklist.table.selectRow(1)
+    view.checklist.tick_selected("done")
+    view.checklist.tick_selected("done")
+    assert reads == ["101-050"]  # the screen is hidden
+    window.show_view("subject")
+    assert reads == ["101-050"] * 2  # once for both ticks, when shown again
+    assert view.tabs.currentWidget() is view.history
+    assert sum(r.field.startswith("procedures.C1D8.") for r in view.history_model.rows() if r.field) == 3
+
+
+def test_a_tick_reads_the_subject_once_for_the_subject_screen(window, session, monkeypatch):
+    service = session.service
+    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
+    window.open_subject("101-050", "C1D8")
+    reads = []
+    subject = service.subject
+    monkeypatch.setattr(service, "subject", lambda subject_id: reads.append(subject_id) or subject(subject_id))
+    window.subject_view.checklist.tick_selected("done")
+    assert reads == ["101-050"]  # the timeline's read serves the visit list, the progress and the checklist
+    assert window.subject_view.checklist.model.rows()[0].status == "done"

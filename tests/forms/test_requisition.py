@@ -1,6 +1,5 @@
 """Lab requisitions read back: the words on the page, the barcode a scanner reads, the pages."""
 
-import datetime as dt
 import shutil
 import subprocess
 
@@ -8,6 +7,7 @@ import pytest
 from helpers import TODAY, d, make_subject
 
 from coordinator.forms.requisition import accession_id, ordered, requisition_pdf
+from coordinator.model import VisitRecord
 from coordinator.schedule import build_plan
 
 needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
@@ -79,10 +79,15 @@ def test_the_barcode_reads_back_as_the_accession_id(protocol, tmp_path):
     assert "101-001-C1D8-20250310" in text_of(pdf.read_bytes(), tmp_path)  # the same text printed under it
 
 
-def test_a_recorded_visit_date_names_the_accession(protocol):
-    subject = make_subject("101-001", c1d1=d("2025-03-03"))
+@needs_poppler
+def test_a_recorded_visit_date_names_the_accession(protocol, tmp_path):
+    """Printed again later, a recorded visit's requisition keeps the day it was collected."""
+    subject = make_subject("101-001", c1d1=d("2025-03-03"),
+                           visits={"C1D8": VisitRecord("C1D8", d("2025-03-11"), False, "", "")})
     v = visit(protocol, subject, "C1D8")
-    assert accession_id(subject.id, v.code, v.date or dt.date(2025, 3, 11)) == "101-001-C1D8-20250311"
+    assert v.date == d("2025-03-11")
+    text = text_of(requisition_pdf(protocol, subject, v, d("2025-03-20")), tmp_path)
+    assert "101-001-C1D8-20250311" in text and "101-001-C1D8-20250320" not in text
 
 
 # The Schedule of Assessments' specimen tests, written out by hand from the protocol file (not

@@ -19,6 +19,32 @@ def fast_password_hashing(monkeypatch):
     monkeypatch.setattr(accounts, "SCRYPT_N", 2 ** 4)
 
 
+@pytest.fixture
+def cli(tmp_path, capsys, monkeypatch):
+    """The command line, run in this process: ``cli(*args, user="cli-tester", password=None,
+    db_path=...)`` gives (exit code, stdout, stderr); ``password`` goes in $COORDINATOR_PASSWORD.
+    ``cli.db``: the database it uses by default."""
+    from coordinator.cli import main
+
+    db = tmp_path / "cli.db"
+    for name in ("COORDINATOR_DB", "COORDINATOR_USER", "COORDINATOR_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+
+    def run(*args, user="cli-tester", password=None, db_path=db):
+        if password is None:
+            monkeypatch.delenv("COORDINATOR_PASSWORD", raising=False)
+        else:
+            monkeypatch.setenv("COORDINATOR_PASSWORD", password)
+        try:
+            code = main(["--db", str(db_path), *(["--user", user] if user else []), *args])
+        except SystemExit as exc:  # argparse's usage errors
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+    run.db = db
+    return run
+
+
 @pytest.fixture(scope="session")
 def protocol():
     return protocol_mod.load()

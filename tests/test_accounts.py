@@ -6,13 +6,12 @@ import inspect
 import sqlite3
 
 import pytest
-from helpers import TODAY, d, make_subject
+from helpers import PASSWORD, TODAY, d, make_subject
 
 from coordinator import accounts
 from coordinator.errors import AccessDenied, InputError, LogInFailed
 from coordinator.service import Service
 
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture

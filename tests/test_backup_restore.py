@@ -7,14 +7,11 @@ import os
 import sqlite3
 
 import pytest
-from helpers import TODAY, make_subject
-from test_cli import fails, ok
+from helpers import PASSWORD, TODAY, fails, make_subject, ok
 
-from coordinator.cli import main
 from coordinator.errors import AccessDenied, DamagedDatabase, StoreError
 from coordinator.service import Service, restore_damaged
 
-PASSWORD = "correct horse battery"
 
 
 def test_a_backup_is_verified_and_audited(enrolled, tmp_path):
@@ -94,26 +91,11 @@ def test_auto_backups_rotate(enrolled, tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def run(tmp_path, capsys, monkeypatch):
-    db = tmp_path / "cli.db"
-    monkeypatch.delenv("COORDINATOR_DB", raising=False)
-
-    def run(*args):
-        user = [] if "--user" in args else ["--user", "cli-tester"]
-        if "--user" in args:  # a global option: before the command
-            i = args.index("--user")
-            user, args = list(args[i:i + 2]), args[:i] + args[i + 2:]
-        try:
-            code = main(["--db", str(db), *user, *args])
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-    run.db = db
-    ok(run("init"))
-    ok(run("add-subject", "101-001", "--initials", "ABC", "--sex", "M", "--birth-date", "1958-04-02",
+def run(cli):
+    ok(cli("init"))
+    ok(cli("add-subject", "101-001", "--initials", "ABC", "--sex", "M", "--birth-date", "1958-04-02",
            "--consent-date", "2025-02-10"))
-    return run
+    return cli
 
 
 def test_backup_and_restore_from_the_command_line(run, tmp_path):
@@ -166,19 +148,17 @@ def test_a_database_with_a_broken_trail_is_still_backed_up_with_a_warning(run, t
 def test_a_damaged_database_is_restored_only_by_an_admin_of_its_backup(run, tmp_path, monkeypatch):
     monkeypatch.setenv("COORDINATOR_NEW_PASSWORD", PASSWORD)
     ok(run("user", "add", "boss"))
-    monkeypatch.setenv("COORDINATOR_PASSWORD", PASSWORD)
-    ok(run("user", "add", "cora", "--role", "coordinator", "--user", "boss"))
-    ok(run("backup", str(tmp_path / "good.db"), "--user", "boss"))
+    ok(run("user", "add", "cora", "--role", "coordinator", user="boss", password=PASSWORD))
+    ok(run("backup", str(tmp_path / "good.db"), user="boss", password=PASSWORD))
     for extra in ("-wal", "-shm"):
         (tmp_path / f"cli.db{extra}").unlink(missing_ok=True)
     run.db.write_bytes(b"not a database" * 500)
-    fails(run("--user", "cora", "restore", str(tmp_path / "good.db"), "--yes"), "cora (coordinator) may not restore")
-    monkeypatch.setenv("COORDINATOR_PASSWORD", "not the password")
-    fails(run("--user", "boss", "restore", str(tmp_path / "good.db"), "--yes"), "Wrong user name or password")
+    fails(run("restore", str(tmp_path / "good.db"), "--yes", user="cora", password=PASSWORD), "cora (coordinator) may not restore")
+    fails(run("restore", str(tmp_path / "good.db"), "--yes", user="boss", password="not the password"),
+          "Wrong user name or password")
     assert run.db.read_bytes() == b"not a database" * 500  # refused: nothing touched
-    monkeypatch.setenv("COORDINATOR_PASSWORD", PASSWORD)
-    ok(run("--user", "boss", "restore", str(tmp_path / "good.db"), "--yes"))
-    rows = json.loads(ok(run("--user", "boss", "audit", "--json")))
+    ok(run("restore", str(tmp_path / "good.db"), "--yes", user="boss", password=PASSWORD))
+    rows = json.loads(ok(run("audit", "--json", user="boss", password=PASSWORD)))
     assert [(r["user"], r["action"]) for r in rows[-3:]] == [("boss", "login"), ("boss", "restore"), ("boss", "login")]
 
 

@@ -6,38 +6,15 @@ import sys
 
 import pytest
 
+from helpers import fails, ok
+
 from coordinator.cli import main
 
 
 @pytest.fixture
-def run(tmp_path, capsys, monkeypatch):
-    db = tmp_path / "cli.db"
-    monkeypatch.delenv("COORDINATOR_DB", raising=False)
-
-    def run(*args, db_path=db):
-        try:
-            code = main(["--db", str(db_path), "--user", "cli-tester", *args])
-        except SystemExit as exc:  # argparse's usage errors
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-    assert run("init")[0] == 0
-    return run
-
-
-def ok(result):
-    code, out, err = result
-    assert (code, err) == (0, ""), err
-    return out
-
-
-def fails(result, *words):
-    code, out, err = result
-    assert code == 2
-    assert err.count("\n") == 1, err  # one line
-    for word in words:
-        assert word in err
-    return err
+def run(cli):
+    assert cli("init")[0] == 0
+    return cli
 
 
 @pytest.fixture

@@ -1,37 +1,22 @@
 """Accounts from the command line: the first 'user add' ends single-user mode, and from then on
 every command needs --user and a password (from $COORDINATOR_PASSWORD when there is no terminal)."""
 
+import functools
 import json
 import sqlite3
 
 import pytest
-from test_cli import fails, ok
+from helpers import PASSWORD, fails, ok
 
-from coordinator.cli import main
 
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def run(tmp_path, capsys, monkeypatch):
-    db = tmp_path / "cli.db"
-    monkeypatch.delenv("COORDINATOR_DB", raising=False)
-    monkeypatch.delenv("COORDINATOR_USER", raising=False)
-    monkeypatch.delenv("COORDINATOR_PASSWORD", raising=False)
+def run(cli, monkeypatch):
+    """The command line with nobody named unless a test names them."""
     monkeypatch.setenv("COORDINATOR_NEW_PASSWORD", PASSWORD)
-
-    def run(*args, user=None, password=None):
-        if password is None:
-            monkeypatch.delenv("COORDINATOR_PASSWORD", raising=False)
-        else:
-            monkeypatch.setenv("COORDINATOR_PASSWORD", password)
-        try:
-            code = main(["--db", str(db), *(["--user", user] if user else []), *args])
-        except SystemExit as exc:
-            code = exc.code
-        out, err = capsys.readouterr()
-        return code, out, err
-    run.db = db
+    run = functools.partial(cli, user=None)
+    run.db = cli.db
     assert run("init")[0] == 0
     return run
 

@@ -19,6 +19,7 @@ from coordinator import __version__
 from coordinator import protocol as protocol_mod
 from coordinator.accounts import ROLES
 from coordinator.dates import display, display_window, parse_iso
+from coordinator.db.store import SIDE_FILES
 from coordinator.errors import AccessDenied, CoordinatorError, DamagedDatabase, InputError
 from coordinator.model import Subject
 from coordinator.service import Service, default_backup_folder, last_good_backup, restore_damaged
@@ -682,7 +683,7 @@ def _check_output(path: Path, args) -> None:
     if not path.name or path.is_dir():
         raise InputError(None, "output", f"{str(path) or repr('')} is a folder, not a file name: give a name such as form.pdf")
     db = _db_path(args).resolve()
-    if path.resolve() in {db, *(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal"))}:
+    if path.resolve() in {db, *(db.with_name(db.name + suffix) for suffix in SIDE_FILES)}:
         raise InputError(None, "output", f"{path} is the study's database: choose another file name")
 
 

@@ -413,7 +413,7 @@ class Service:
             return _restore_with_row(copy, backup.name, path, self.user, f"the content before it is in {safety.path.name}",
                                      before=lambda: closed.append(self.store.close()), checked=True)
         finally:
-            backup_mod.discard(copy[0])
+            backup_mod.remove_with_side_files(copy[0])
             if closed:  # restored or not, this service goes on with what is there now
                 self.store, self.protocol = _open_store(path)
                 self._refresh_stale_plans()
@@ -979,7 +979,7 @@ def restore_damaged(path: str | Path, backup: str | Path, user: str | None = Non
                                  "the database could not be opened; it is kept beside it, renamed .before-restore-<time>",
                                  log_in=log_in)
     finally:
-        backup_mod.discard(copy[0])
+        backup_mod.remove_with_side_files(copy[0])
 
 
 def _open_store(path: str | Path) -> tuple[Store, Protocol]:

@@ -24,12 +24,13 @@ from pathlib import Path
 
 from coordinator.db import chain
 from coordinator.db.migrations import MIGRATIONS
-from coordinator.db.store import BUSY_TIMEOUT_S, DB_FORMAT, integrity_problems, utc_now
+from coordinator.db.store import (
+    BUSY_TIMEOUT_S, DB_FORMAT, SIDE_FILES, integrity_problems, remove_with_side_files, utc_now,
+)
 from coordinator.errors import StoreError
 
 NOTHING = "Nothing was changed."
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 @dataclass(frozen=True)
 class BackupReport:
@@ -70,12 +71,12 @@ def write_backup(conn: sqlite3.Connection, live_path: Path, target: Path) -> Bac
     live_path, target = Path(live_path), Path(target)
     _check_target(conn, live_path, target)
     part = target.with_name(target.name + ".part")
-    _remove_with_side_files(part)  # left by a crash: ours to discard
+    remove_with_side_files(part)  # left by a crash: ours to discard
     try:
         report = _write_copy(conn, part, f"The copy of {live_path}")
         os.replace(part, target)
     except BaseException as exc:
-        _remove_with_side_files(part)
+        remove_with_side_files(part)
         head = f"The backup {target} was not written."
         if isinstance(exc, _Blocked):
             raise StoreError(f"{head} The database {live_path} is in the middle of a change. {NOTHING} "
@@ -97,7 +98,7 @@ def _check_target(conn: sqlite3.Connection, live_path: Path, target: Path) -> No
         raise StoreError(f"Cannot write the backup {target}: the folder {folder} does not exist. {NOTHING} "
                          "Create the folder, or choose another.")
     live_files = {live_path, *_open_files(conn)}
-    if any(_same_file(target, Path(f"{live}{suffix}")) for live in live_files for suffix in ("", *_SIDE_FILES)):
+    if any(_same_file(target, Path(f"{live}{suffix}")) for live in live_files for suffix in ("", *SIDE_FILES)):
         raise StoreError(f"{target} is the live database {live_path} (or one of its working files): "
                          f"a backup must go to another file. {NOTHING}")
     for suffix in ("-wal", "-journal"):
@@ -176,11 +177,6 @@ def _sync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def _remove_with_side_files(path: Path) -> None:
-    for suffix in ("", *_SIDE_FILES):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _failed(exc: BaseException, head: str, target: Path, live_path: Path) -> StoreError | None:
@@ -317,16 +313,11 @@ def working_copy(backup: Path, folder: Path) -> tuple[Path, BackupReport]:
         try:
             report = _write_copy(source, target, f"The copy of {backup}")
         except BaseException:
-            _remove_with_side_files(target)
+            remove_with_side_files(target)
             raise
     finally:
         source.close()
     return report.path, held
-
-
-def discard(path: Path) -> None:
-    """Delete a working copy and its side files."""
-    _remove_with_side_files(Path(path))
 
 
 def restore(backup: Path, live_path: Path, busy_timeout: float = BUSY_TIMEOUT_S) -> BackupReport:
@@ -418,7 +409,7 @@ def _restore_in_place(source: sqlite3.Connection, live_path: Path, busy_timeout:
 def _restore_as_new(source: sqlite3.Connection, live_path: Path) -> BackupReport:
     """A fresh copy renamed onto ``live_path``, the file that was there (if any) set aside first."""
     part = live_path.with_name(live_path.name + ".part")
-    _remove_with_side_files(part)
+    remove_with_side_files(part)
     moved: list[tuple[Path, Path]] = []
     try:
         report = _write_copy(source, part, f"The copy of {live_path}")
@@ -427,7 +418,7 @@ def _restore_as_new(source: sqlite3.Connection, live_path: Path) -> BackupReport
     except BaseException as exc:
         for original, kept in reversed(moved):  # put back what was set aside
             os.replace(kept, original)
-        _remove_with_side_files(part)
+        remove_with_side_files(part)
         error = _failed(exc, "The backup was not restored.", live_path, live_path)
         if error is None:
             raise
@@ -443,9 +434,9 @@ def _set_aside(live_path: Path, moved: list[tuple[Path, Path]]) -> Path:
     stamp = _now().strftime("%Y%m%d-%H%M%S")
     aside = live_path.with_name(f"{live_path.name}.before-restore-{stamp}")
     n = 2
-    while any(Path(f"{aside}{suffix}").exists() for suffix in ("", *_SIDE_FILES)):
+    while any(Path(f"{aside}{suffix}").exists() for suffix in ("", *SIDE_FILES)):
         aside, n = live_path.with_name(f"{live_path.name}.before-restore-{stamp}-{n}"), n + 1
-    for suffix in (*_SIDE_FILES, ""):
+    for suffix in (*SIDE_FILES, ""):
         original, kept = Path(f"{live_path}{suffix}"), Path(f"{aside}{suffix}")
         if original.exists():
             os.replace(original, kept)

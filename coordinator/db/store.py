@@ -49,6 +49,15 @@ class AuditRow:
     reason: str | None
 
 
+SIDE_FILES = ("-wal", "-shm", "-journal")  # SQLite's working files beside a database
+
+
+def remove_with_side_files(path: Path) -> None:
+    """Delete a database file and its working files."""
+    for suffix in ("", *SIDE_FILES):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
 def utc_now() -> str:
     """Time stamps are UTC, to the microsecond, marked Z: unambiguous whatever the workstation's zone."""
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -167,8 +176,7 @@ class Store:
     def discard(self) -> None:
         """Close and delete a database this process has just created (its set-up failed)."""
         self.close()
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        remove_with_side_files(self.path)
 
     # -- transactions ------------------------------------------------------------
     @contextlib.contextmanager

@@ -41,6 +41,11 @@ def display(day: dt.date | None, weekday: bool = False) -> str:
     return f"{_WEEKDAYS[day.weekday()]} {text}" if weekday else text
 
 
+def month(day: dt.date) -> str:
+    """The month as every displayed date names it ('Mar'), whatever the machine's locale."""
+    return _MONTHS[day.month - 1]
+
+
 def display_window(start: dt.date, end: dt.date, sep: str = " – ") -> str:
     """A visit window as people read it: one day alone, else ``start – end``."""
     return display(start) if start == end else f"{display(start)}{sep}{display(end)}"

@@ -34,3 +34,8 @@ def fails(result, *words):
     for word in words:
         assert word in err
     return err
+
+# The GUI tests' staff (tests/ui/conftest.py: ``staffed``, ``window_as``)
+PASSWORDS = {"ada": "ada's long password", "cora": "cora's long password", "mona": "mona's long password",
+             "ivan": "ivan's long password"}
+STAFF = (("cora", "coordinator", "Cora Diaz"), ("mona", "monitor", "Mona Field"), ("ivan", "investigator", "Ivan Ruiz"))

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from coordinator.accounts import Account
-from coordinator.dates import display
 from coordinator.ui.status import visit_look
 from coordinator.ui.table import Column, RowTableModel
-
-
-def _day(at: str | None) -> str:
-    """A stored UTC time stamp as the local day, '15-Jan-2026'."""
-    if not at:
-        return ""
-    try:
-        return display(dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone().date())
-    except ValueError:
-        return at
+from coordinator.ui.times import local_day
 
 
 def _status(account: Account) -> str:
-    return "✓ active" if account.active else f"✕ disabled {_day(account.disabled_at)}"
+    return "✓ active" if account.active else f"✕ disabled {local_day(account.disabled_at)}"
 
 
 class AccountTableModel(RowTableModel):
@@ -34,5 +22,5 @@ class AccountTableModel(RowTableModel):
         Column("Failed log-ins", lambda a: str(a.failed_logins) if a.failed_logins else "", sort=lambda a: a.failed_logins,
                tip=lambda a: "failed log-ins in a row since the last good one" if a.failed_logins else "",
                align_right=True),
-        Column("Created", lambda a: _day(a.created_at), sort=lambda a: a.created_at),
+        Column("Created", lambda a: local_day(a.created_at), sort=lambda a: a.created_at),
     ]

@@ -11,7 +11,7 @@ from html import escape
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
+    QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
 )
 
 from coordinator.accounts import MIN_PASSWORD, ROLES
@@ -34,10 +34,8 @@ FIRST_ADMIN_WARNING = (
 
 def add_password_fields(dialog: FormDialog) -> None:
     """A new password, typed twice."""
-    for name, label, hint in (("password", "Password", PASSWORD_HINT), ("password_again", "Password again", "")):
-        edit = QLineEdit()
-        edit.setEchoMode(QLineEdit.EchoMode.Password)
-        dialog.add_field(name, label, edit, hint)
+    dialog.password_field("password", "Password", PASSWORD_HINT)
+    dialog.password_field("password_again", "Password again")
 
 
 def typed_password(dialog: FormDialog) -> str:
@@ -84,9 +82,7 @@ class SetPasswordDialog(FormDialog):
 
     def _build_fields(self) -> None:
         if self.own:
-            edit = QLineEdit()
-            edit.setEchoMode(QLineEdit.EchoMode.Password)
-            self.add_field("current password", "Current password", edit, "")
+            self.password_field("current password", "Current password")
         add_password_fields(self)
 
     def submit(self, values: dict, reason: str | None) -> Change:

@@ -9,9 +9,10 @@ transaction with its audit rows).
 from __future__ import annotations
 
 from coordinator.errors import InputError
-from coordinator.model import NO_STEROID, Subject
+from coordinator.model import Subject
 from coordinator.service import Change
 from coordinator.ui.form import FormDialog
+from coordinator.ui.steroid_fields import add_steroid_fields, typed_steroid
 
 
 class _SubjectForm(FormDialog):
@@ -129,22 +130,11 @@ class SteroidDialog(_SubjectForm):
         super().__init__(session, subject, "Steroid", "The steroid the investigator chose, its dose and its cycle days.", parent)
 
     def _build_fields(self) -> None:
-        current = self.subject.steroid
-        steroids = self.service.protocol.steroids
-        self.choice_field("steroid.drug", "Steroid", [(k, v.name) for k, v in steroids.items()]
-                          + [(NO_STEROID, "none: the prior regimen had no steroid")], current.drug if current else None)
-        self.float_field("steroid.dose_mg", "Dose", current.dose_mg if current else 40.0, suffix=" mg")
-        self.text_field("steroid.days", "Cycle days", ",".join(map(str, current.days)) if current else "1,8,15,22",
-                        hint="cycle days, separated by commas")
+        add_steroid_fields(self, self.subject.steroid)
 
     def submit(self, values, reason) -> Change:
-        try:
-            days = [int(x) for x in values["steroid.days"].split(",") if x.strip()]
-        except ValueError:
-            raise InputError(self.subject.id, "steroid.days", "must be cycle days separated by commas, such as 1,8,15,22") from None
-        if values["steroid.drug"] == NO_STEROID:
-            return self.service.set_steroid(self.subject.id, NO_STEROID, 0, [], reason=reason)
-        return self.service.set_steroid(self.subject.id, values["steroid.drug"], values["steroid.dose_mg"], days, reason=reason)
+        steroid = typed_steroid(values, self.subject.id)  # a drug is always chosen here
+        return self.service.set_steroid(self.subject.id, steroid.drug, steroid.dose_mg, list(steroid.days), reason=reason)
 
 
 class MissedVisitDialog(_SubjectForm):

@@ -81,6 +81,12 @@ def open_file(parent: QWidget | None, title: str, folder: str, filters: str) -> 
     return name or None
 
 
+def folder(parent: QWidget | None, title: str, start: str) -> str | None:
+    """Which folder, or None when cancelled."""
+    from PySide6.QtWidgets import QFileDialog
+    return QFileDialog.getExistingDirectory(parent, title, start) or None
+
+
 def reason(parent: QWidget | None, what: str) -> str | None:
     """Why an already-recorded value is being corrected (the audit trail keeps it); None = cancel."""
     while True:

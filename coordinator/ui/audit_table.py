@@ -12,48 +12,15 @@ import datetime as dt
 import json
 from html import escape
 
-from coordinator.dates import display
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel
 
 from coordinator.ui.table import Column, RowTableModel, SearchProxy
+from coordinator.ui.times import local_date, local_time
 from coordinator.ui.words import readable
 
 SHORT = 80  # a value longer than this is cut in its cell; the tooltip has it whole
 TIP_LIMIT = 2000
 _NAMED_ELSEWHERE = ("visit", "procedure")  # already in the row's field (visits.C1D8, procedures.C1D8.cbc)
-
-
-def utc_moment(at: str) -> dt.datetime | None:
-    try:
-        moment = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
-    except (AttributeError, ValueError):
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
-
-
-def local_time(at: str, seconds: bool = True) -> str:
-    """'23-Nov-2026 14:03:12 CET': the trail keeps UTC, the coordinator reads their own clock,
-    and the zone says which clock that is (a monitor may read the trail elsewhere)."""
-    moment = utc_moment(at)
-    if moment is None:
-        return at
-    local = moment.astimezone()
-    return f"{display(local.date())} {local.strftime('%H:%M:%S' if seconds else '%H:%M')} {zone_name(local)}"
-
-
-def local_date(at: str) -> dt.date | None:
-    moment = utc_moment(at)
-    return moment.astimezone().date() if moment is not None else None
-
-
-def zone_name(moment: dt.datetime) -> str:
-    """The zone's abbreviation (CET, EST); an offset where it has none ('+04') or a long name (Windows)."""
-    name = moment.tzname() or ""
-    if name and " " not in name and len(name) <= 5 and name[0] not in "+-":
-        return name
-    offset = moment.utcoffset() or dt.timedelta()
-    minutes = int(offset.total_seconds()) // 60
-    return f"UTC{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def value_text(value: str | None, limit: int | None = SHORT) -> str:

@@ -24,6 +24,7 @@ from coordinator.ui.audit_table import CHANGE, AuditFilter, AuditTableModel
 from coordinator.ui.form import DateEdit
 from coordinator.ui.session import Session
 from coordinator.ui.table import list_view
+from coordinator.ui.when_shown import WhenShown
 
 CSV_HEADER = ("seq", "at_utc", "user", "action", "subject", "field", "old", "new", "reason")
 ALL = AuditFilter.ALL
@@ -34,12 +35,10 @@ INTACT_STYLE, BROKEN_STYLE = "color: #009E73;", "color: #D55E00; font-weight: bo
 class AuditView(QWidget):
     """Signals:
         open_subject(str, str): the subject (and visit, or '') of the row the user opened.
-        loaded(): the trail is shown.
         verified(object): the chain was checked (a ``ChainReport``).
     """
 
     open_subject = Signal(str, str)
-    loaded = Signal()
     verified = Signal(object)
 
     def __init__(self, session: Session, parent: QWidget | None = None):
@@ -130,16 +129,14 @@ class AuditView(QWidget):
         self.table.activated.connect(self._on_table_activated)
         self.verify_button.clicked.connect(self.verify)
         self.export_button.clicked.connect(self.export_csv)
-        self.session.changed.connect(self._on_session_changed)
+        # read each time the screen is shown (prints, exports and log-ins add rows without telling
+        # the screens), and after each change while it is shown
+        self.reloader = WhenShown(self, self.refresh, stale=True, every_show=True)
+        self.session.changed.connect(self.reloader.request)
 
     # -- reading -------------------------------------------------------------------------------------
-    def ensure_loaded(self) -> None:
-        """Read the trail again each time the screen is shown: prints, exports and log-ins add
-        rows without telling the screens."""
-        if not self.loading:
-            self.refresh()
-
     def refresh(self) -> None:
+        self.reloader.stale = False
         self._generation += 1
         generation = self._generation
         self.loading = True
@@ -153,7 +150,6 @@ class AuditView(QWidget):
         self._fill_combos(rows)
         self.loading = False
         self._update_count()
-        self.loaded.emit()
 
     def _on_audit_failed(self, exc: Exception) -> None:
         self.loading = False
@@ -256,11 +252,6 @@ class AuditView(QWidget):
         self.verify_button.setEnabled(True)
         self.verify_result.hide()
         ask.failure(self, "The audit trail could not be checked.", exc)
-
-    # -- changes -------------------------------------------------------------------------------------
-    def _on_session_changed(self, _change) -> None:
-        if self.isVisible():  # else it is read when next shown
-            self.refresh()
 
 
 def csv_bytes(rows) -> bytes:

@@ -19,6 +19,7 @@ from coordinator import service as service_mod
 from coordinator.errors import CoordinatorError
 from coordinator.ui import ask, settings
 from coordinator.ui.session import Session
+from coordinator.ui.times import local_time
 
 AUTO_BACKUP_MINUTES = 60
 
@@ -34,12 +35,6 @@ def backup_folder(path: Path) -> Path:
     return Path(chosen).expanduser() / f"{Path(path).stem}-{place}"
 
 
-def local_time(utc_text: str) -> str:
-    """A stored UTC time stamp as the workstation's local time: '23-Nov-2026 14:03 CET'."""
-    moment = dt.datetime.fromisoformat(utc_text.replace("Z", "+00:00")).astimezone()
-    return moment.strftime("%d-%b-%Y %H:%M %Z")
-
-
 def offer_last_good_backup(parent: QWidget | None, path: Path, problem: str, user: str | None) -> bool:
     """The database cannot be opened (damaged, or not ours): say so, and offer to put its last good
     automatic backup in its place (the unusable file is kept beside it). True when restored."""
@@ -50,7 +45,7 @@ def offer_last_good_backup(parent: QWidget | None, path: Path, problem: str, use
         return False
     backup, report = found
     question = (f"The database cannot be opened.\n\n{problem}\n\nThe last good backup is {backup.name} "
-                f"({report.subjects} subjects, checked {local_time(report.taken_at)}), in {folder}.\n\n"
+                f"({report.subjects} subjects, checked {local_time(report.taken_at, seconds=False)}), in {folder}.\n\n"
                 f"Put it in place of {path.name}? The unusable file is kept beside it, renamed; whatever was "
                 "recorded after the backup will have to be entered again.")
     if not ask.confirm(parent, question, "Restore the backup"):

@@ -19,12 +19,12 @@ from PySide6.QtWidgets import (
 from coordinator.dates import display, display_window
 from coordinator.errors import CoordinatorError, CorrectionNeedsReason
 from coordinator.ui import access, ask
-from coordinator.ui.audit_table import local_time
 from coordinator.ui.checklist_table import ChecklistTableModel
 from coordinator.ui.table import list_view
 from coordinator.ui.form import DateEdit
 from coordinator.ui.session import Session
 from coordinator.ui.status import visit_look
+from coordinator.ui.times import local_time
 
 
 class ChecklistView(QWidget):

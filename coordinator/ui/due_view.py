@@ -1,8 +1,8 @@
 """The dashboard: what to do on a day, most urgent first, with counts at the top.
 
 It reloads on a worker thread after every change, when the day looked at moves
-and at midnight, so a large database never makes the window stutter; a reload
-that a newer one overtook is dropped.
+and at midnight (while hidden, once when next shown), so a large database never
+makes the window stutter; a reload that a newer one overtook is dropped.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from coordinator.ui.due_table import SECTION_TITLES, SECTIONS, DueTableModel, du
 from coordinator.ui.session import Session
 from coordinator.ui.status import visit_look
 from coordinator.ui.table import SearchProxy, list_view
+from coordinator.ui.when_shown import WhenShown
 
 
 class DueView(QWidget):
@@ -75,12 +76,13 @@ class DueView(QWidget):
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._on_table_context_menu_requested)
         self.print_day_button.clicked.connect(self.print_day)
-        self.session.changed.connect(lambda _change: self.refresh())
-        self.session.day_changed.connect(lambda _day: self.refresh())
-        self.session.today_changed.connect(lambda _today: self.refresh())  # "Today, ..." moves on
+        self.reloader = WhenShown(self, self.refresh)  # hidden, it reloads when shown again
+        self.session.changed.connect(self.reloader.request)
+        self.session.day_changed.connect(self.reloader.request)  # and at midnight: "Today, ..." moves on
 
     # -- loading --------------------------------------------------------------------------------------
     def refresh(self) -> None:
+        self.reloader.stale = False
         self._generation += 1
         generation, day, days = self._generation, self.session.day, self.horizon.value()
         self.loading = True

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QDialog, QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from coordinator import protocol as protocol_mod
 from coordinator.errors import CoordinatorError
 from coordinator.ui import ask
-
-
-def choose_protocol_file(parent: QWidget) -> str:
-    """The system's file dialog (replaceable in tests, like ``ask``); '' when cancelled."""
-    name, _ = QFileDialog.getOpenFileName(parent, "Protocol file", "", "Protocol files (*.toml)")
-    return name
 
 
 class FirstRunDialog(QDialog):
@@ -29,17 +23,17 @@ class FirstRunDialog(QDialog):
         intro = QLabel(f"There is no study database at<br><b>{path}</b><br>yet. What would you like to do?")
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        demo = QPushButton("Explore the demo study (synthetic subjects at every stage)")
-        demo.setDefault(True)
-        demo.clicked.connect(self._on_demo_clicked)
+        self.demo_button = QPushButton("Explore the demo study (synthetic subjects at every stage)")
+        self.demo_button.setDefault(True)
+        self.demo_button.clicked.connect(self._on_demo_clicked)
         bundled = protocol_mod.load()
-        new = QPushButton(f"Start a new study: {bundled.code} ({bundled.short_title})")
-        new.clicked.connect(self._on_new_clicked)
-        other = QPushButton("Start a new study from another protocol file…")
-        other.clicked.connect(self._on_other_clicked)
-        quit_button = QPushButton("Quit")
-        quit_button.clicked.connect(self.reject)
-        for button in (demo, new, other, quit_button):
+        self.new_button = QPushButton(f"Start a new study: {bundled.code} ({bundled.short_title})")
+        self.new_button.clicked.connect(self._on_new_clicked)
+        self.other_button = QPushButton("Start a new study from another protocol file…")
+        self.other_button.clicked.connect(self._on_other_clicked)
+        self.quit_button = QPushButton("Quit")
+        self.quit_button.clicked.connect(self.reject)
+        for button in (self.demo_button, self.new_button, self.other_button, self.quit_button):
             layout.addWidget(button)
 
     def _on_demo_clicked(self) -> None:
@@ -51,7 +45,7 @@ class FirstRunDialog(QDialog):
         self.accept()
 
     def _on_other_clicked(self) -> None:
-        name = choose_protocol_file(self)
+        name = ask.open_file(self, "Protocol file", "", "Protocol files (*.toml)")
         if not name:
             return
         try:

@@ -8,11 +8,12 @@ since the audit trail needs one.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, QEventLoop, Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit,
+    QApplication, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit,
     QSpinBox, QVBoxLayout, QWidget,
 )
 
@@ -56,6 +57,44 @@ class DateEdit(QDateEdit):
         self.setDate(to_qdate(value) if value or self.minimumDate() == NO_DATE else QDate.currentDate())
 
 
+class ErrorLabel(QLabel):
+    """A refusal in words, under what it is about: '▲ …' in the error colour, hidden until said."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setStyleSheet(ERROR_STYLE)
+        self.setWordWrap(True)
+        self.hide()
+
+    def say(self, message: str) -> None:
+        self.setText("▲ " + readable(message))
+        self.show()
+
+    def said(self) -> str:
+        """What the user sees ('' when nothing)."""
+        return self.text() if not self.isHidden() else ""
+
+
+def password_edit(placeholder: str = "") -> QLineEdit:
+    """A field whose typing is hidden; read it with ``text()``, never trimmed (a space is part of a password)."""
+    edit = QLineEdit()
+    edit.setEchoMode(QLineEdit.EchoMode.Password)
+    edit.setPlaceholderText(placeholder)
+    return edit
+
+
+@contextlib.contextmanager
+def waiting():
+    """A wait cursor around a short blocking call on the GUI thread (a password check: scrypt takes
+    about a third of a second)."""
+    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)  # so the cursor shows now
+    try:
+        yield
+    finally:
+        QApplication.restoreOverrideCursor()
+
+
 class FormDialog(QDialog):
     """Subclasses add fields in ``_build_fields`` and write in ``submit(values, reason)``."""
 
@@ -65,7 +104,7 @@ class FormDialog(QDialog):
         self.service = session.service
         self.change: Change | None = None
         self._fields: dict[str, QWidget] = {}
-        self._errors: dict[str, QLabel] = {}
+        self._errors: dict[str, ErrorLabel] = {}
         self.setWindowTitle(title)
         self._build_ui(intro)
         self._build_fields()
@@ -80,10 +119,7 @@ class FormDialog(QDialog):
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         outer.addLayout(self.form)
-        self.general_error = QLabel()
-        self.general_error.setStyleSheet(ERROR_STYLE)
-        self.general_error.setWordWrap(True)
-        self.general_error.hide()
+        self.general_error = ErrorLabel()
         outer.addWidget(self.general_error)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
@@ -109,10 +145,7 @@ class FormDialog(QDialog):
             hint_label.setWordWrap(True)
             hint_label.setStyleSheet("color: palette(mid);")
             box.addWidget(hint_label)
-        error = QLabel()
-        error.setStyleSheet(ERROR_STYLE)
-        error.setWordWrap(True)
-        error.hide()
+        error = ErrorLabel()
         box.addWidget(error)
         self.form.addRow(label, holder)
         self._fields[name] = widget
@@ -126,6 +159,10 @@ class FormDialog(QDialog):
         edit = QLineEdit(value or "")
         edit.setPlaceholderText(placeholder)
         return self.add_field(name, label, edit, hint)
+
+    def password_field(self, name, label, hint="") -> QLineEdit:
+        """Not in ``values()``: read with ``field(name).text()`` (a password is never trimmed)."""
+        return self.add_field(name, label, password_edit(), hint)
 
     def choice_field(self, name, label, choices: list[tuple[object, str]], value=None, hint="") -> QComboBox:
         combo = QComboBox()
@@ -149,11 +186,6 @@ class FormDialog(QDialog):
         spin.setValue(value)
         return self.add_field(name, label, spin, hint)
 
-    def check_field(self, name, label, value=False, hint="") -> QCheckBox:
-        box = QCheckBox()
-        box.setChecked(bool(value))
-        return self.add_field(name, label, box, hint)
-
     def _add_reason_field(self) -> None:
         self.reason_edit = QLineEdit()
         self.reason_edit.setPlaceholderText("why the recorded value is being changed")
@@ -166,7 +198,7 @@ class FormDialog(QDialog):
     def values(self) -> dict:
         out = {}
         for name, widget in self._fields.items():
-            if name.startswith("_"):
+            if name.startswith("_") or (isinstance(widget, QLineEdit) and widget.echoMode() != QLineEdit.EchoMode.Normal):
                 continue
             if isinstance(widget, DateEdit):
                 out[name] = widget.value()
@@ -176,8 +208,6 @@ class FormDialog(QDialog):
                 out[name] = widget.currentData()
             elif isinstance(widget, (QSpinBox, QDoubleSpinBox)):
                 out[name] = widget.value()
-            elif isinstance(widget, QCheckBox):
-                out[name] = widget.isChecked()
         return out
 
     def field(self, name: str) -> QWidget:
@@ -185,8 +215,7 @@ class FormDialog(QDialog):
 
     def error_text(self, name: str | None = None) -> str:
         """What the user sees under a field (or above the buttons when ``name`` is None)."""
-        label = self._errors[name] if name else self.general_error
-        return label.text() if not label.isHidden() else ""
+        return (self._errors[name] if name else self.general_error).said()
 
     # -- saving ----------------------------------------------------------------------------
     def accept(self) -> None:
@@ -211,10 +240,7 @@ class FormDialog(QDialog):
 
     def _show_error(self, name: str | None, message: str) -> None:
         label = self._errors.get(name) if name else None
-        if label is None:
-            label = self.general_error
-        label.setText("▲ " + readable(message))
-        label.show()
+        (label or self.general_error).say(message)
         widget = self._fields.get(name) if name else None
         if widget is not None:
             widget.setFocus(Qt.FocusReason.OtherFocusReason)

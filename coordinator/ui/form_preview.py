@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import (
-    QDialog, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
+    QDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
 
 from coordinator.errors import CoordinatorError
@@ -52,11 +52,6 @@ def iter_pages(pdf: bytes, dpi: float, limit: int | None = None):
 
 def page_images(pdf: bytes, dpi: float, limit: int | None = None) -> list[QImage]:
     return list(iter_pages(pdf, dpi, limit))
-
-
-def choose_file(parent: QWidget | None, suggested: str) -> str:
-    name, _ = QFileDialog.getSaveFileName(parent, "Save the form as PDF", suggested, "PDF files (*.pdf)")
-    return name
 
 
 class FormPreviewDialog(QDialog):
@@ -147,7 +142,7 @@ class FormPreviewDialog(QDialog):
             painter.end()
 
     def save_form(self) -> bool:
-        name = choose_file(self, self.file_name)
+        name = ask.save_file(self, "Save the form as PDF", self.file_name, "PDF files (*.pdf)")
         if not name:
             return False
         try:

@@ -5,13 +5,11 @@ from __future__ import annotations
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from coordinator.errors import CoordinatorError
 from coordinator.service import Service
-from coordinator.ui.form import ERROR_STYLE
-from coordinator.ui.log_in_dialog import waiting
-from coordinator.ui.words import readable
+from coordinator.ui.form import ErrorLabel, password_edit, waiting
 
 
 class LockScreen(QWidget):
@@ -41,14 +39,9 @@ class LockScreen(QWidget):
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setWordWrap(True)
         layout.addWidget(self.title)
-        self.password = QLineEdit()
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.password.setPlaceholderText("password")
+        self.password = password_edit("password")
         layout.addWidget(self.password)
-        self.error = QLabel()
-        self.error.setStyleSheet(ERROR_STYLE)
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = ErrorLabel()
         layout.addWidget(self.error)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -80,7 +73,8 @@ class LockScreen(QWidget):
         self.password.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def error_text(self) -> str:
-        return self.error.text() if not self.error.isHidden() else ""
+        """What the screen says under the field ('' when nothing)."""
+        return self.error.said()
 
     def try_unlock(self) -> None:
         password = self.password.text()
@@ -89,8 +83,7 @@ class LockScreen(QWidget):
             with waiting():
                 self.service.confirm_password(password)
         except CoordinatorError as exc:  # LogInFailed: wrong password, too many tries, account disabled meanwhile
-            self.error.setText("▲ " + readable(str(exc)))
-            self.error.show()
+            self.error.say(str(exc))
             self.password.setFocus(Qt.FocusReason.OtherFocusReason)
             return
         self.error.hide()

@@ -7,31 +7,16 @@ open for another try; how long a run of failures must wait is the service's deci
 
 from __future__ import annotations
 
-import contextlib
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt
-from PySide6.QtWidgets import (
-    QApplication, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from coordinator.accounts import Account
 from coordinator.errors import CoordinatorError
 from coordinator.service import Service
-from coordinator.ui.form import ERROR_STYLE
-from coordinator.ui.words import readable
-
-
-@contextlib.contextmanager
-def waiting():
-    """A wait cursor around a short blocking call on the GUI thread (a password check)."""
-    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-    QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)  # so the cursor shows now
-    try:
-        yield
-    finally:
-        QApplication.restoreOverrideCursor()
+from coordinator.ui.form import ErrorLabel, password_edit, waiting
 
 
 class LogInDialog(QDialog):
@@ -58,15 +43,11 @@ class LogInDialog(QDialog):
         form = QFormLayout()
         self.name_edit = QLineEdit(name)
         self.name_edit.setPlaceholderText("your account name")
-        self.password_edit = QLineEdit()
-        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit = password_edit()
         form.addRow("&User name", self.name_edit)
         form.addRow("&Password", self.password_edit)
         layout.addLayout(form)
-        self.error = QLabel()
-        self.error.setStyleSheet(ERROR_STYLE)
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = ErrorLabel()
         layout.addWidget(self.error)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Log in")
@@ -81,7 +62,7 @@ class LogInDialog(QDialog):
 
     def error_text(self) -> str:
         """What the dialog says under the fields ('' when nothing)."""
-        return self.error.text() if not self.error.isHidden() else ""
+        return self.error.said()
 
     def accept(self) -> None:
         name = self.name_edit.text().strip()
@@ -98,8 +79,7 @@ class LogInDialog(QDialog):
         super().accept()
 
     def _show_error(self, message: str, focus: QLineEdit) -> None:
-        self.error.setText("▲ " + readable(message))
-        self.error.show()
+        self.error.say(message)
         focus.setFocus(Qt.FocusReason.OtherFocusReason)
 
 

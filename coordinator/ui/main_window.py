@@ -17,12 +17,11 @@ import PySide6
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox, QPushButton,
+    QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox, QPushButton,
     QStackedWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
 from coordinator import __version__
-from coordinator.errors import CoordinatorError
 from coordinator.ui import access, ask, settings
 from coordinator.ui.due_view import DueView
 from coordinator.ui.form import DateEdit
@@ -240,10 +239,11 @@ class MainWindow(QMainWindow):
         self.session.set_day(self.session.day + dt.timedelta(days=days))
 
     def _on_nav_current_row_changed(self, row: int) -> None:
+        """A screen is built when first shown; shown, it reads what it has not read (``WhenShown``)."""
         if VIEWS[row] == "subjects":
-            self.subjects_view.ensure_loaded()
+            self.subjects_view  # noqa: B018  (built on first use)
         if VIEWS[row] == "audit":
-            self.audit_view.ensure_loaded()
+            self.audit_view  # noqa: B018
         if VIEWS[row] == "subject" or "subject" in self._screens:
             self.subject_view.set_active(VIEWS[row] == "subject")
 
@@ -298,7 +298,7 @@ class MainWindow(QMainWindow):
         if self.service.account != before:  # the first account was added: single-user mode is over
             self._apply_access()
             if "subject" in self._screens:
-                self.subject_view.refresh()
+                self.subject_view.reloader.request()
 
     def _on_my_password_triggered(self) -> None:
         from coordinator.ui.accounts_dialog import SetPasswordDialog
@@ -325,8 +325,8 @@ class MainWindow(QMainWindow):
                 reopen(path, None)
 
     def _on_open_triggered(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Open a study database", str(self.session.path.parent),
-                                              "Coordinator databases (*.db);;All files (*)")
+        name = ask.open_file(self, "Open a study database", str(self.session.path.parent),
+                             "Coordinator databases (*.db);;All files (*)")
         if not name or not self._open_window:
             return
         from coordinator.ui.app import prepare_database  # migrations and plan rebuilds off the GUI thread
@@ -334,8 +334,8 @@ class MainWindow(QMainWindow):
             self.close()
 
     def _on_new_triggered(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(self, "New study database", str(self.session.path.parent / "study.db"),
-                                              "Coordinator databases (*.db)")
+        name = ask.save_file(self, "New study database", str(self.session.path.parent / "study.db"),
+                             "Coordinator databases (*.db)")
         if not name:
             return
         if Path(name).exists():
@@ -347,8 +347,7 @@ class MainWindow(QMainWindow):
             self.close()
 
     def _on_import_triggered(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Import subjects (coordinator-subjects/1 JSON)", "",
-                                              "Subject files (*.json)")
+        name = ask.open_file(self, "Import subjects (coordinator-subjects/1 JSON)", "", "Subject files (*.json)")
         if not name:
             return
         self.statusBar().showMessage(f"Importing {Path(name).name}…")
@@ -362,13 +361,10 @@ class MainWindow(QMainWindow):
 
     def _on_import_failed(self, exc: Exception) -> None:
         self.statusBar().clearMessage()
-        if isinstance(exc, CoordinatorError):
-            ask.error(self, f"Nothing was imported.\n\n{exc}")
-        else:
-            ask.failure(self, "The import failed; nothing was imported.", exc)
+        ask.failure(self, "The import failed: nothing was imported.", exc)
 
     def _on_export_triggered(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(self, "Export subjects", "subjects.json", "Subject files (*.json)")
+        name = ask.save_file(self, "Export subjects", "subjects.json", "Subject files (*.json)")
         if name:
             count = self.service.export_file(name)
             ask.info(self, f"Exported {count} subjects to {name}.")

@@ -4,12 +4,12 @@ its automatic backups go."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox,
+    QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox,
     QVBoxLayout, QWidget,
 )
 
-from coordinator.service import Service, default_backup_folder
-from coordinator.ui import access, settings
+from coordinator.service import AUTO_BACKUPS_KEPT, Service, default_backup_folder
+from coordinator.ui import access, ask, settings
 from coordinator.ui.backups import AUTO_BACKUP_MINUTES
 
 MAX_LOCK_MINUTES = 120
@@ -51,7 +51,7 @@ class PreferencesDialog(QDialog):
             note = ("Counted from the last key press or mouse move. Locked, the window hides everything "
                     "identifying until your password is given again. Ctrl+L locks it at once.")
         note += (f"\n\nAutomatic backups are made every {AUTO_BACKUP_MINUTES} minutes while the window is open and "
-                 "when it closes, if anything changed; the newest 20 are kept. A folder on another disk (not a "
+                 f"when it closes, if anything changed; the newest {AUTO_BACKUPS_KEPT} are kept. A folder on another disk (not a "
                  "network share for the database itself) survives a failed disk.")
         self.note = QLabel(note)
         self.note.setWordWrap(True)
@@ -67,7 +67,7 @@ class PreferencesDialog(QDialog):
 
     def _on_choose_folder_clicked(self) -> None:
         start = self.backup_folder.text().strip() or self.backup_folder.placeholderText()
-        folder = QFileDialog.getExistingDirectory(self, "Folder for automatic backups", start)
+        folder = ask.folder(self, "Folder for automatic backups", start)
         if folder:
             self.backup_folder.setText(folder)
 

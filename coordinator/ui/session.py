@@ -24,8 +24,11 @@ RESULTS_INTERVAL_MS = 15
 class Session(QObject):
     """Signals:
         changed(object): a ``Change`` after a write was saved.
-        day_changed(object): the day being looked at moved (the date control, or midnight).
-        today_changed(object): the calendar day rolled over while the app was open.
+        day_changed(object): the day being looked at moved (the date control), or midnight passed
+            ('today' moved, and the day looked at with it if it was today): what the screens show by
+            day is out of date. Once per midnight, after ``today_changed``.
+        today_changed(object): the calendar day rolled over while the app was open (the window's
+            Today button and status bar; the screens refresh on ``day_changed``).
     """
 
     changed = Signal(object)
@@ -89,20 +92,18 @@ class Session(QObject):
         if self._pending <= 0:
             self._results_timer.stop()
 
-    @property
-    def busy(self) -> bool:
-        return self._pending > 0
-
     def check_clock(self, now: dt.date | None = None) -> None:
-        """Midnight passed: 'today' moves, and the dashboard with it if it was showing today."""
+        """Midnight passed: 'today' moves, and the day looked at with it if it was today; the
+        screens hear it once (``day_changed``), whether or not the day looked at moved."""
         now = now or dt.date.today()
         old = self.service.today
         if now == old:
             return
         self.service.today = now
-        self.today_changed.emit(now)
         if self._day == old:
-            self.set_day(now)
+            self._day = now
+        self.today_changed.emit(now)
+        self.day_changed.emit(self._day)
 
     def _on_clock_timeout(self) -> None:
         self.check_clock()

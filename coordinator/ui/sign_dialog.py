@@ -4,13 +4,12 @@ password and that the visit is recorded; its refusals show in the dialog, which 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLineEdit
+from PySide6.QtWidgets import QDialogButtonBox
 
 from coordinator.dates import display
 from coordinator.errors import InputError, LogInFailed
 from coordinator.service import Change
-from coordinator.ui.form import FormDialog
+from coordinator.ui.form import FormDialog, waiting
 
 DEFAULT_MEANING = "reviewed and approved"
 
@@ -34,15 +33,12 @@ class SignDialog(FormDialog):
 
     def _build_fields(self) -> None:
         self.text_field("meaning", "Meaning", DEFAULT_MEANING, hint="what your signature says about this visit")
-        self.password = self.text_field("password", "Your password", hint="the one you log in with: it confirms it is you")
-        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password = self.password_field("password", "Your password", hint="the one you log in with: it confirms it is you")
 
     def submit(self, values, reason) -> Change:
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # the password check takes a moment (scrypt)
         try:
-            return self.service.sign_visit(self.subject_id, self.visit.code, self.password.text(), values["meaning"])
+            with waiting():  # the password check takes a moment (scrypt)
+                return self.service.sign_visit(self.subject_id, self.visit.code, self.password.text(), values["meaning"])
         except LogInFailed as exc:
             self.password.clear()
             raise InputError(self.subject_id, "password", str(exc)) from None
-        finally:
-            QApplication.restoreOverrideCursor()

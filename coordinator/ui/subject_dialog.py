@@ -5,10 +5,11 @@ from __future__ import annotations
 from PySide6.QtWidgets import QWidget
 
 from coordinator.errors import InputError
-from coordinator.model import NO_STEROID, Steroid, Subject
+from coordinator.model import Subject
 from coordinator.service import Change
 from coordinator.ui.form import FormDialog
 from coordinator.ui.session import Session
+from coordinator.ui.steroid_fields import add_steroid_fields, typed_steroid
 
 CBP_CHOICES = [(None, "not recorded yet"), (True, "yes: a female of child-bearing potential"), (False, "no")]
 
@@ -37,11 +38,7 @@ class SubjectDialog(FormDialog):
         self.date_field("planned_c1d1", "Planned cycle 1 day 1", s.planned_c1d1 if s else None, optional=True,
                         hint="The screening results must still be valid on this day: the dashboard warns before they expire.")
         if s is None:
-            steroids = self.service.protocol.steroids
-            self.choice_field("steroid.drug", "Steroid", [(None, "not chosen yet")] + [(k, v.name) for k, v in steroids.items()]
-                              + [(NO_STEROID, "none: the prior regimen had no steroid")])
-            self.float_field("steroid.dose_mg", "Steroid dose", 40.0, suffix=" mg")
-            self.text_field("steroid.days", "Steroid days", "1,8,15,22", hint="cycle days, separated by commas")
+            add_steroid_fields(self, None, not_chosen=True)
         self.field("sex").currentIndexChanged.connect(self._on_sex_changed)
         self._on_sex_changed()
 
@@ -70,12 +67,4 @@ class SubjectDialog(FormDialog):
         if self.subject is not None:
             changed = {k: v for k, v in facts.items() if getattr(self.subject, k) != v}
             return self.service.edit_subject(self.subject.id, reason=reason, **changed)
-        steroid = None
-        if values["steroid.drug"]:
-            try:
-                days = tuple(int(x) for x in values["steroid.days"].split(",") if x.strip())
-            except ValueError:
-                raise InputError(values["id"], "steroid.days", "must be cycle days separated by commas, such as 1,8,15,22") from None
-            steroid = Steroid(values["steroid.drug"], values["steroid.dose_mg"], days) \
-                if values["steroid.drug"] != NO_STEROID else Steroid(NO_STEROID, 0, ())
-        return self.service.add_subject(Subject(values["id"], steroid=steroid, **facts))
+        return self.service.add_subject(Subject(values["id"], steroid=typed_steroid(values, values["id"]), **facts))

@@ -138,9 +138,9 @@ class SubjectView(QWidget):
         self.checklist.missed_requested.connect(self._on_missed_requested)
         self.checklist.unscheduled_requested.connect(self._on_unscheduled_requested)
         self.checklist.sign_requested.connect(self._on_sign_requested)
+        self.reloader = WhenShown(self, self.refresh)  # hidden, it reads the subject again when shown
         self.session.changed.connect(self._on_session_changed)
-        self.session.day_changed.connect(lambda _day: self.refresh())
-        self.session.today_changed.connect(lambda _today: self.refresh())  # new defaults (the visit date)
+        self.session.day_changed.connect(self.reloader.request)  # and midnight: new defaults (the visit date)
         self.history_reader = WhenShown(self.history, self._load_history)
 
     def _load_history(self) -> None:
@@ -175,6 +175,7 @@ class SubjectView(QWidget):
             self._show_timeline(self.service.timeline(self.subject_id, self.session.day), visit)
 
     def _show_timeline(self, timeline, visit: str | None) -> None:
+        self.reloader.stale = False
         day = self.session.day
         self.subject = timeline.subject  # read once: the visit list, the progress and the checklist use it
         visits = timeline.visits + self._first_dose_to_come(timeline)
@@ -351,7 +352,7 @@ class SubjectView(QWidget):
 
     def _on_session_changed(self, change) -> None:
         if self.subject_id in change.subject_ids:  # Session.notify tells no one of a change to no subject
-            self.refresh()
+            self.reloader.request()
 
 
 def _follow_actions(button: QPushButton, actions: list[QAction]) -> None:

@@ -11,24 +11,22 @@ from coordinator.ui import ask
 from coordinator.ui.session import Session
 from coordinator.ui.subject_table import SubjectTableModel
 from coordinator.ui.table import SearchProxy, list_view
+from coordinator.ui.when_shown import WhenShown
 
 
 class SubjectsView(QWidget):
     """Signals:
         open_subject(str): the subject the user opened.
         add_subject(): the user asked to add one.
-        loaded(): the registry is shown.
     """
 
     open_subject = Signal(str)
     add_subject = Signal()
-    loaded = Signal()
 
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
         self.loading = False
-        self._stale = True
         self._generation = 0
         self._build_ui()
         self._connect_signals()
@@ -56,8 +54,10 @@ class SubjectsView(QWidget):
         self.search.returnPressed.connect(self._on_search_return_pressed)
         self.table.activated.connect(self._on_table_activated)
         self.add_button.clicked.connect(self.add_subject)
-        self.session.changed.connect(self._on_session_changed)
-        self.session.day_changed.connect(self._on_session_changed)
+        # read when first shown (on a worker thread: 10,000 subjects take a second), then after news while shown
+        self.reloader = WhenShown(self, self.refresh, stale=True)
+        self.session.changed.connect(self.reloader.request)
+        self.session.day_changed.connect(self.reloader.request)
 
     def rows(self):
         """The subjects as shown (filtered and sorted), for printing."""
@@ -67,13 +67,8 @@ class SubjectsView(QWidget):
         self.search.setFocus()
         self.search.selectAll()
 
-    def ensure_loaded(self) -> None:
-        """The registry loads when first shown (on a worker thread: 10,000 subjects take a second)."""
-        if self._stale and not self.loading:
-            self.refresh()
-
     def refresh(self) -> None:
-        self._stale = False
+        self.reloader.stale = False
         self._generation += 1
         generation, day = self._generation, self.session.day
         self.loading = True
@@ -87,7 +82,6 @@ class SubjectsView(QWidget):
         self.model.set_rows(rows)
         self.loading = False
         self._update_count()
-        self.loaded.emit()
 
     def _on_subjects_failed(self, exc: Exception) -> None:
         self.loading = False
@@ -96,11 +90,6 @@ class SubjectsView(QWidget):
     def _update_count(self) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()
         self.count.setText(f"{total} subjects" if shown == total else f"{shown} of {total} subjects")
-
-    def _on_session_changed(self, _what) -> None:
-        self._stale = True
-        if self.isVisible():
-            self.refresh()
 
     def _on_search_text_changed(self, text: str) -> None:
         self.proxy.setFilterFixedString(text)

@@ -15,7 +15,6 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 NO_PARENT = QModelIndex()
 RESIZE_SAMPLE_ROWS = 300  # columns size to the widest of this many rows, not all of them
 
@@ -90,8 +89,6 @@ class RowTableModel(QAbstractTableModel):
         if role == SORT_ROLE:
             key = column.sort(row) if column.sort else column.text(row)
             return key if isinstance(key, (int, float, str)) else str(key)
-        if role == ROW_ROLE:
-            return row
         if role == Qt.ItemDataRole.ForegroundRole and column.colour:
             colour = column.colour(row)
             return QBrush(QColor(colour)) if colour else None

@@ -17,6 +17,7 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollBar, QSizePolicy, QToolButton, QToolTip, QWidget
 
+from coordinator import dates
 from coordinator.dates import display
 from coordinator.service import TimelineVisit
 from coordinator.ui.status import OUT_OF_WINDOW, visit_look
@@ -28,7 +29,6 @@ MARGIN_DAYS = 3
 LANES = 2  # overlapping windows (a survival and a progression follow-up) sit one above the other
 LABEL_ROWS = 2  # a code that fits in neither row is left out; hovering still names the visit
 LEGEND = ("done", "due", "overdue", "missed", "planned", "cancelled")
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 Role = QPalette.ColorRole
 
 
@@ -332,7 +332,8 @@ class TimelineWidget(QWidget):
         for i, (x, day) in enumerate(named):
             after = named[i + 1][0] if i + 1 < len(named) else float("inf")
             first = i == 0 or x <= view < after
-            text = f"{MONTHS[day.month - 1]} {day.year}" if first or day.month == 1 else MONTHS[day.month - 1]
+            month = dates.month(day)
+            text = f"{month} {day.year}" if first or day.month == 1 else month
             p.drawText(QPointF(max(x + 2, min(view, after - fm.horizontalAdvance(text) - 6)), y + 3 + fm.ascent()), text)
 
     def _paint_today(self, p: QPainter, pal: QPalette, names: list[QRectF]) -> None:

@@ -1,11 +1,17 @@
 """GUI fixtures: offscreen Qt, settings in a temporary folder, and every dialog question answered
 by the test (``ask``) instead of a modal box that would wait forever."""
 
+import os
 import sys
+import time
+
+import datetime as dt
 
 import pytest
+from helpers import PASSWORDS, STAFF, TODAY, make_subject
 from PySide6.QtCore import QSettings
 
+from coordinator.service import Service
 from coordinator.ui import ask
 from coordinator.ui.main_window import MainWindow
 from coordinator.ui.session import Session
@@ -64,3 +70,41 @@ def window(session, qtbot):
     w.show()
     qtbot.waitUntil(lambda: not w.due_view.loading)
     return w
+
+
+@pytest.fixture
+def paris():
+    """The workstation's clock in Paris (CET, CEST in summer): local times are fixed strings."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = "Europe/Paris"
+    time.tzset()
+    yield
+    if before is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+@pytest.fixture
+def staffed(service):
+    """The test database with a subject on treatment and four accounts; ``service`` is then the admin's."""
+    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
+    service.add_account("ada", "admin", PASSWORDS["ada"], "Ada Admin")
+    for name, role, display_name in STAFF:
+        service.add_account(name, role, PASSWORDS[name], display_name)
+    return service
+
+
+@pytest.fixture
+def window_as(db_path, qtbot):
+    """``window_as(name)``: a main window of that account (logged in), its dashboard loaded."""
+    def open_as(name: str) -> MainWindow:
+        service = Service.open(db_path, today=TODAY)
+        service.log_in(name, PASSWORDS[name])
+        window = MainWindow(Session(service, db_path))
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: not window.due_view.loading)
+        return window
+    return open_as

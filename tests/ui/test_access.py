@@ -1,6 +1,5 @@
 """Trust in the window: the log-in, the lock after inactivity, what each role is offered, and accounts."""
 
-import datetime as dt
 import os
 import re
 import subprocess
@@ -9,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLabel, QLineEdit, QMessageBox
 
@@ -22,42 +22,9 @@ from coordinator.ui.accounts_dialog import AccountsDialog, AddAccountDialog, Set
 from coordinator.ui.log_in_dialog import LogInDialog
 from coordinator.ui.main_window import MainWindow
 from coordinator.ui.preferences_dialog import PreferencesDialog
-from coordinator.ui.session import Session
-from helpers import TODAY, make_subject
+from helpers import PASSWORDS, TODAY
 
 ROOT = Path(__file__).resolve().parents[2]
-PASSWORDS = {"ada": "ada's long password", "cora": "cora's long password", "mona": "mona's long password",
-             "ivan": "ivan's long password"}
-STAFF = (("cora", "coordinator", "Cora Diaz"), ("mona", "monitor", "Mona Field"), ("ivan", "investigator", "Ivan Ruiz"))
-
-
-@pytest.fixture(autouse=True)
-def fast_scrypt(monkeypatch):
-    """OWASP's scrypt costs 128 MiB and a third of a second a check: the tests use a toy cost
-    (each hash carries its own, so the checks are the same code)."""
-    monkeypatch.setattr(accounts, "SCRYPT_N", 2 ** 4)
-
-
-@pytest.fixture
-def staffed(service):
-    """The test database with a subject on treatment and four accounts; ``service`` is then the admin's."""
-    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
-    service.add_account("ada", "admin", PASSWORDS["ada"], "Ada Admin")
-    for name, role, display_name in STAFF:
-        service.add_account(name, role, PASSWORDS[name], display_name)
-    return service
-
-
-def window_as(name, db_path, qtbot) -> MainWindow:
-    service = Service.open(db_path, today=TODAY)
-    service.log_in(name, PASSWORDS[name])
-    window = MainWindow(Session(service, db_path))
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: not window.due_view.loading)
-    return window
-
-
 def plain(label) -> str:
     """A label's text as read on screen, without its markup."""
     return re.sub(r"<[^>]+>", "", label.text())
@@ -161,8 +128,8 @@ def test_smoke_logs_in_from_the_environment(staffed, db_path, tmp_path):
 
 
 # -- the lock ------------------------------------------------------------------------------------------
-def test_the_window_locks_after_inactivity_and_hides_the_subject(staffed, db_path, qtbot, monkeypatch, answers):
-    window = window_as("cora", db_path, qtbot)
+def test_the_window_locks_after_inactivity_and_hides_the_subject(staffed, db_path, qtbot, monkeypatch, answers, window_as):
+    window = window_as("cora")
     window.open_subject("101-050", "C1D8")
     assert "101-050" in visible_texts(window)
     assert window.subject_view.record_action.isEnabled()
@@ -197,8 +164,8 @@ def test_the_window_locks_after_inactivity_and_hides_the_subject(staffed, db_pat
     assert window.statusBar().isVisible() and window.windowTitle() == "Coordinator · SEL-LEN-MM"
 
 
-def test_guessing_at_the_lock_screen_slows_down(staffed, db_path, qtbot):
-    window = window_as("cora", db_path, qtbot)
+def test_guessing_at_the_lock_screen_slows_down(staffed, db_path, qtbot, window_as):
+    window = window_as("cora")
     window.lock_action.trigger()
     screen = window.window_lock.screen
     for _ in range(accounts.FREE_TRIES):
@@ -212,10 +179,12 @@ def test_guessing_at_the_lock_screen_slows_down(staffed, db_path, qtbot):
         assert window.window_lock.locked
 
 
-def test_input_postpones_the_lock(staffed, db_path, qtbot):
-    window = window_as("cora", db_path, qtbot)
+def test_input_postpones_the_lock(staffed, db_path, qtbot, window_as):
+    window = window_as("cora")
     watch = window.window_lock.watch
-    watch.set_interval_ms(60_000)
+    assert settings.LOCK_MINUTES.get() == 10  # the default
+    assert watch.interval_ms == 10 * 60_000  # as the window set it: ten minutes without input lock it
+    watch.set_interval_ms(60_000)  # shorter for the test, so the remaining time moves visibly
     qtbot.wait(300)
     assert watch.remaining_ms() < 59_800
     qtbot.keyClick(window.due_view.filter, Qt.Key.Key_Shift)
@@ -227,13 +196,11 @@ def test_input_postpones_the_lock(staffed, db_path, qtbot):
     assert watch.remaining_ms() < 59_800
     QTest.mouseMove(table, QPoint(40, 25))
     assert watch.remaining_ms() > 59_800
-    assert settings.LOCK_MINUTES.get() == 10  # the default
-    assert window.window_lock.watch.interval_ms == 60_000
 
 
-def test_ctrl_l_locks_at_once_and_closes_the_windows_dialogs(staffed, db_path, qtbot):
+def test_ctrl_l_locks_at_once_and_closes_the_windows_dialogs(staffed, db_path, qtbot, window_as):
     from coordinator.ui.subject_dialog import SubjectDialog
-    window = window_as("cora", db_path, qtbot)
+    window = window_as("cora")
     assert window.lock_action.shortcut().toString() == "Ctrl+L"
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
@@ -270,23 +237,27 @@ def test_single_user_mode_never_locks_and_says_so(window, qtbot):
     assert settings.LOCK_MINUTES.get() == 3
 
 
-def test_the_lock_minutes_are_set_in_preferences(staffed, db_path, qtbot):
-    window = window_as("cora", db_path, qtbot)
-    dialog = PreferencesDialog(window.service, window)
-    qtbot.addWidget(dialog)
-    assert dialog.lock_minutes.value() == 10 and "Ctrl+L" in dialog.note.text()
-    dialog.lock_minutes.setValue(0)
-    assert dialog.lock_minutes.text() == "never"
-    dialog.lock_minutes.setValue(25)
-    dialog.accept()
-    assert settings.LOCK_MINUTES.get() == 25
-    window.window_lock.set_minutes(settings.LOCK_MINUTES.get())
-    assert window.window_lock.watch.interval_ms == 25 * 60_000
+def test_the_lock_minutes_are_set_in_preferences(staffed, db_path, qtbot, monkeypatch, window_as):
+    window = window_as("cora")
+    shown = []
+    def answer(dialog):  # File ▸ Preferences…, answered as a user would
+        shown.append(dialog)
+        assert dialog.lock_minutes.value() == 10 and "Ctrl+L" in dialog.note.text()
+        dialog.lock_minutes.setValue(0)
+        assert dialog.lock_minutes.text() == "never"
+        dialog.lock_minutes.setValue(25)
+        dialog.accept()
+        return dialog.result()
+    monkeypatch.setattr(PreferencesDialog, "exec", answer)
+    [preferences] = [a for a in window.findChildren(QAction) if a.text() == "P&references…"]
+    preferences.trigger()
+    assert shown and settings.LOCK_MINUTES.get() == 25
+    assert window.window_lock.watch.interval_ms == 25 * 60_000  # the window follows at once
 
 
 # -- roles -------------------------------------------------------------------------------------------
-def test_a_monitor_reads_everything_and_changes_nothing(staffed, db_path, qtbot, answers):
-    window = window_as("mona", db_path, qtbot)
+def test_a_monitor_reads_everything_and_changes_nothing(staffed, db_path, qtbot, answers, window_as):
+    window = window_as("mona")
     for action in (window.add_subject_action, window.import_action, window.export_action, window.print_action,
                    window.packet_action, window.accounts_action):
         assert not action.isEnabled(), action.text()
@@ -319,8 +290,8 @@ def test_a_monitor_reads_everything_and_changes_nothing(staffed, db_path, qtbot,
     assert "may not export subjects" in answers.errors[-1]
 
 
-def test_a_coordinator_may_change_visits_but_not_accounts(staffed, db_path, qtbot):
-    window = window_as("cora", db_path, qtbot)
+def test_a_coordinator_may_change_visits_but_not_accounts(staffed, db_path, qtbot, window_as):
+    window = window_as("cora")
     assert window.add_subject_action.isEnabled() and window.print_action.isEnabled()
     assert not window.accounts_action.isEnabled()
     assert "Cora Diaz (coordinator" in plain(window.user_label)
@@ -376,8 +347,8 @@ def test_the_window_follows_when_single_user_mode_ends(window, session, monkeypa
     assert window.lock_action.isEnabled() and window.window_lock.watch.interval_ms == 10 * lock.MINUTE_MS
 
 
-def test_an_admin_adds_disables_and_enables_accounts(staffed, db_path, qtbot, answers):
-    window = window_as("ada", db_path, qtbot)
+def test_an_admin_adds_disables_and_enables_accounts(staffed, db_path, qtbot, answers, window_as):
+    window = window_as("ada")
     assert window.accounts_action.isEnabled()
     session = window.session
     dialog = AccountsDialog(session, window)
@@ -438,8 +409,8 @@ def test_account_model(qtmodeltester, staffed):
     assert not any("scrypt" in (t or "") for t in texts)  # never a password hash
 
 
-def test_changing_my_own_password_asks_for_the_current_one(staffed, db_path, qtbot):
-    window = window_as("cora", db_path, qtbot)
+def test_changing_my_own_password_asks_for_the_current_one(staffed, db_path, qtbot, window_as):
+    window = window_as("cora")
     dialog = SetPasswordDialog(window.session, "cora", window)
     qtbot.addWidget(dialog)
     assert dialog.windowTitle() == "Change my password"

@@ -6,10 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from coordinator.service import Service
 
 from coordinator.ui import app as app_mod
+from coordinator.ui import ask
 from coordinator.ui.first_run_dialog import FirstRunDialog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,12 +56,17 @@ def test_a_damaged_database_gives_a_message_not_a_traceback(tmp_path):
 def test_first_run_offers_the_demo_or_a_new_study(tmp_path, qtbot):
     dialog = FirstRunDialog(tmp_path / "none.db")
     qtbot.addWidget(dialog)
-    dialog._on_demo_clicked()
-    assert dialog.choice == ("demo", None)
+    qtbot.mouseClick(dialog.demo_button, Qt.MouseButton.LeftButton)
+    assert dialog.choice == ("demo", None) and dialog.result() == dialog.DialogCode.Accepted
     dialog = FirstRunDialog(tmp_path / "none.db")
     qtbot.addWidget(dialog)
-    dialog._on_new_clicked()  # the bundled protocol
-    assert dialog.choice == ("new", None)
+    assert "SEL-LEN-MM" in dialog.new_button.text()  # the bundled protocol
+    qtbot.mouseClick(dialog.new_button, Qt.MouseButton.LeftButton)
+    assert dialog.choice == ("new", None) and dialog.result() == dialog.DialogCode.Accepted
+    dialog = FirstRunDialog(tmp_path / "none.db")
+    qtbot.addWidget(dialog)
+    qtbot.mouseClick(dialog.quit_button, Qt.MouseButton.LeftButton)
+    assert dialog.choice is None and dialog.result() == dialog.DialogCode.Rejected
 
 
 def test_a_new_study_database_is_created_off_the_gui_thread(tmp_path, answers):
@@ -91,16 +98,18 @@ def test_the_command_line_never_loads_qt(module):
 
 def test_first_run_checks_another_protocol_file_before_anything_is_made(tmp_path, qtbot, monkeypatch, answers):
     from coordinator import protocol as protocol_mod
-    from coordinator.ui import first_run_dialog
     broken = tmp_path / "broken.toml"
     broken.write_text("format = 'coordinator-protocol/1'\ncode = 'X'\n", encoding="utf-8")
     good = tmp_path / "other.toml"
     good.write_text(protocol_mod.BUNDLED.read_text(encoding="utf-8"), encoding="utf-8")
     dialog = FirstRunDialog(tmp_path / "none.db")
     qtbot.addWidget(dialog)
-    monkeypatch.setattr(first_run_dialog, "choose_protocol_file", lambda _parent: str(broken))
-    dialog._on_other_clicked()
+    monkeypatch.setattr(ask, "open_file", lambda _parent, _title, _folder, _filters: None)
+    qtbot.mouseClick(dialog.other_button, Qt.MouseButton.LeftButton)  # cancelled: nothing chosen, nothing said
+    assert dialog.choice is None and answers.errors == []
+    monkeypatch.setattr(ask, "open_file", lambda _parent, _title, _folder, _filters: str(broken))
+    qtbot.mouseClick(dialog.other_button, Qt.MouseButton.LeftButton)
     assert dialog.choice is None and "cannot be used" in answers.errors[-1]
-    monkeypatch.setattr(first_run_dialog, "choose_protocol_file", lambda _parent: str(good))
-    dialog._on_other_clicked()
+    monkeypatch.setattr(ask, "open_file", lambda _parent, _title, _folder, _filters: str(good))
+    qtbot.mouseClick(dialog.other_button, Qt.MouseButton.LeftButton)
     assert dialog.choice == ("new", good)

@@ -1,12 +1,13 @@
 """Backups from the window: automatic ones (on the worker thread, on closing, skipped when nothing
 changed), Back up now, Restore, and a damaged database offered its last good backup."""
 
-import datetime as dt
+from types import SimpleNamespace
 
 import pytest
-from helpers import TODAY, make_subject
-from test_access import PASSWORDS, staffed, window_as  # noqa: F401  (staffed: a fixture)
+from PySide6.QtCore import Qt
+from helpers import PASSWORDS, TODAY, make_subject
 
+from coordinator import service as service_mod
 from coordinator.service import Service
 from coordinator.ui import app as app_mod
 from coordinator.ui import ask, backups, settings
@@ -57,13 +58,13 @@ def test_back_up_now(window, session, folder, answers, monkeypatch, qtbot):
     assert session.service.audit()[-1].action == "backup"
 
 
-def test_restore_from_a_backup_reopens_the_window(staffed, db_path, folder, monkeypatch, qtbot):  # noqa: F811
+def test_restore_from_a_backup_reopens_the_window(staffed, db_path, folder, monkeypatch, qtbot, window_as):
     folder.mkdir(parents=True)
     staffed.backup(folder / "before.db")
     cora = Service.open(db_path, today=TODAY)
     cora.log_in("cora", PASSWORDS["cora"])
     cora.add_subject(make_subject("101-051", c1d1=TODAY))
-    window = window_as("ada", db_path, qtbot)
+    window = window_as("ada")
     assert window.restore_action.isEnabled()
     reopened = []
     window._open_window = lambda path, user: reopened.append(path)
@@ -74,10 +75,10 @@ def test_restore_from_a_backup_reopens_the_window(staffed, db_path, folder, monk
     assert list(folder.glob("study-before-restore-*.db"))  # what was replaced, kept
 
 
-def test_only_admins_restore_and_monitors_do_not_back_up(staffed, db_path, qtbot):  # noqa: F811
-    cora = window_as("cora", db_path, qtbot)
+def test_only_admins_restore_and_monitors_do_not_back_up(staffed, db_path, qtbot, window_as):
+    cora = window_as("cora")
     assert cora.backup_action.isEnabled() and not cora.restore_action.isEnabled()
-    mona = window_as("mona", db_path, qtbot)
+    mona = window_as("mona")
     assert not mona.backup_action.isEnabled() and not mona.restore_action.isEnabled()
 
 
@@ -105,11 +106,17 @@ def test_a_damaged_database_without_a_backup_says_so(db_path, folder, answers):
     assert "No good backup of it was found in" in answers.errors[-1] and str(folder) in answers.errors[-1]
 
 
-def test_the_backup_folder_is_a_preference(session, tmp_path, qtbot):
+def test_the_backup_folder_is_a_preference(session, tmp_path, qtbot, monkeypatch):
     dialog = PreferencesDialog(session.service)
     qtbot.addWidget(dialog)
     assert dialog.backup_folder.placeholderText() == str(tmp_path / "backups")
-    dialog.backup_folder.setText(str(tmp_path / "usb"))
+    asked = []
+    monkeypatch.setattr(ask, "folder", lambda _parent, _title, start: asked.append(start))  # cancelled
+    qtbot.mouseClick(dialog.choose_folder, Qt.MouseButton.LeftButton)
+    assert asked == [str(tmp_path / "backups")] and dialog.backup_folder.text() == ""
+    monkeypatch.setattr(ask, "folder", lambda _parent, _title, start: str(tmp_path / "usb"))
+    qtbot.mouseClick(dialog.choose_folder, Qt.MouseButton.LeftButton)
+    assert dialog.backup_folder.text() == str(tmp_path / "usb")
     dialog.accept()
     assert backups.backup_folder(session.path).parent == tmp_path / "usb"
     other = tmp_path / "other site" / "study.db"  # same name, another study: another folder
@@ -117,7 +124,10 @@ def test_the_backup_folder_is_a_preference(session, tmp_path, qtbot):
     assert backups.backup_folder(other) != backups.backup_folder(session.path)
 
 
-def test_local_time():
-    text = backups.local_time("2026-11-23T13:03:00.000000Z")
-    moment = dt.datetime(2026, 11, 23, 13, 3, tzinfo=dt.timezone.utc).astimezone()
-    assert text == moment.strftime("%d-%b-%Y %H:%M %Z")
+def test_the_backup_offered_says_when_it_was_checked_in_local_time(paris, db_path, folder, monkeypatch):
+    report = SimpleNamespace(subjects=3, taken_at="2026-11-23T13:03:12.123456Z")
+    monkeypatch.setattr(service_mod, "last_good_backup", lambda _path, _folder: (folder / "study-20261123.db", report))
+    questions = []
+    monkeypatch.setattr(ask, "confirm", lambda _parent, question, yes="Yes": questions.append(question) or False)
+    assert not backups.offer_last_good_backup(None, db_path, "file is not a database", "tester")
+    assert "The last good backup is study-20261123.db (3 subjects, checked 23-Nov-2026 14:03 CET)" in questions[0]

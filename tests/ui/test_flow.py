@@ -60,10 +60,13 @@ def test_a_whole_visit_from_the_window(window, qtbot, session, answers):
     items = service.checklist("101-050", "C1D8").items
     assert [i.status for i in items[:3]] == ["done"] * 3
     assert "3 of" in view.checklist.progress.text()
-    # the dashboard follows
+    # the dashboard follows, read again when it is shown (not while it is hidden)
+    assert not window.due_view.loading
+    window.show_view("today")
     rows = wait_rows(window)
     c1d8 = next(r for r in rows if (r.subject, r.visit) == ("101-050", "C1D8"))
     assert c1d8.done == 3
+    window.show_view("subject")
     # looking ahead does not move the clock: the visit date offered is today's, which is refused
     # for C1D8 (it is cycle 1 day 1's day) with a plain message, and nothing is saved
     assert view.checklist.date_edit.value() == TODAY
@@ -75,6 +78,7 @@ def test_a_whole_visit_from_the_window(window, qtbot, session, answers):
     assert view.checklist.date_edit.value() == TODAY + dt.timedelta(days=7)
     view.checklist.record_visit()
     assert not answers.errors
+    window.show_view("today")
     rows = wait_rows(window)
     assert ("101-050", "C1D8") not in {(r.subject, r.visit) for r in rows}
     # and the audit trail holds who did it
@@ -415,3 +419,92 @@ def test_a_tick_reads_the_subject_once_for_the_subject_screen(window, session, m
     window.subject_view.checklist.tick_selected("done")
     assert reads == ["101-050"]  # the timeline's read serves the visit list, the progress and the checklist
     assert window.subject_view.checklist.model.rows()[0].status == "done"
+
+
+def test_the_steroid_is_asked_and_read_alike_for_a_new_subject_and_later(window, session):
+    from coordinator.model import NO_STEROID, Steroid
+    from coordinator.ui.action_dialogs import SteroidDialog
+    service = session.service
+    dialog = SubjectDialog(session, None, window)
+    fill_subject(dialog)
+    assert dialog.field("steroid.drug").currentData() is None  # not chosen yet
+    dialog.accept()
+    assert service.subject("101-050").steroid is None
+    dialog = SteroidDialog(session, service.subject("101-050"), window)
+    drug = dialog.field("steroid.drug")
+    assert drug.findData(None) == -1  # once asked, a steroid (or none) is chosen
+    drug.setCurrentIndex(drug.findData("prednisone"))
+    dialog.field("steroid.dose_mg").setValue(20)
+    dialog.field("steroid.days").setText("1, 8, x")
+    dialog.accept()
+    assert "must be cycle days separated by commas" in dialog.error_text("steroid.days")
+    assert service.subject("101-050").steroid is None
+    dialog.field("steroid.days").setText("1, 8")
+    dialog.accept()
+    assert service.subject("101-050").steroid == Steroid("prednisone", 20.0, (1, 8))
+    dialog = SteroidDialog(session, service.subject("101-050"), window)  # shows what is recorded
+    assert (dialog.field("steroid.drug").currentData(), dialog.field("steroid.dose_mg").value(),
+            dialog.field("steroid.days").text()) == ("prednisone", 20.0, "1,8")
+    dialog = SubjectDialog(session, None, window)
+    fill_subject(dialog, sid="101-051")
+    dialog.field("steroid.drug").setCurrentIndex(dialog.field("steroid.drug").findData(NO_STEROID))
+    dialog.accept()
+    assert service.subject("101-051").steroid == Steroid(NO_STEROID, 0, ())
+
+
+def test_a_screen_reads_once_at_midnight_and_a_hidden_one_when_shown_again(window, session, qtbot, monkeypatch):
+    service = session.service
+    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
+    window.subjects_view  # noqa: B018  (built, as after a first visit to the registry)
+    window.audit_view  # noqa: B018
+    reads = []
+    run_in_background = session.run_in_background
+    def counted(owner, read, done, failed):
+        reads.append(type(owner).__name__)
+        run_in_background(owner, read, done, failed)
+    monkeypatch.setattr(session, "run_in_background", counted)
+    timelines = []
+    timeline = service.timeline
+    monkeypatch.setattr(service, "timeline", lambda subject_id, on=None: timelines.append(on) or timeline(subject_id, on))
+    # the dashboard shown: midnight reads it once, the hidden screens not at all
+    session.check_clock(TODAY + dt.timedelta(days=1))
+    assert reads == ["DueView"]
+    qtbot.waitUntil(lambda: not window.due_view.loading)
+    assert window.due_view.title.text().startswith("<h2>Today, Fri 16-Jan-2026")
+    # looking at tomorrow when midnight comes: the day looked at stays, and is today now
+    session.set_day(TODAY + dt.timedelta(days=2))
+    qtbot.waitUntil(lambda: not window.due_view.loading)
+    assert window.due_view.title.text().startswith("<h2>Sat 17-Jan-2026")
+    reads.clear()
+    session.check_clock(TODAY + dt.timedelta(days=2))
+    assert reads == ["DueView"] and session.day == TODAY + dt.timedelta(days=2)
+    qtbot.waitUntil(lambda: not window.due_view.loading)
+    assert window.due_view.title.text().startswith("<h2>Today, Sat 17-Jan-2026")
+    # the subject shown: midnight reads the subject once, and the hidden dashboard waits
+    window.open_subject("101-050", "C1D8")
+    reads.clear()
+    timelines.clear()
+    session.check_clock(TODAY + dt.timedelta(days=3))
+    assert timelines == [TODAY + dt.timedelta(days=3)] and reads == []
+    assert window.subject_view.checklist.date_edit.value() == TODAY + dt.timedelta(days=3)
+    # news while hidden, twice: one read when the screen is shown
+    session.notify(service.tick("101-050", "C1D8", window.subject_view.checklist.model.rows()[0].id))
+    session.notify(service.tick("101-050", "C1D8", window.subject_view.checklist.model.rows()[1].id))
+    assert reads == []
+    window.show_view("today")
+    window.show_view("subjects")
+    assert reads == ["DueView", "SubjectsView"]
+    qtbot.waitUntil(lambda: not window.due_view.loading and not window.subjects_view.loading)
+    c1d8 = next(r for r in window.due_view.rows() if (r.subject, r.visit) == ("101-050", "C1D8"))
+    assert c1d8.done == 2
+    window.show_view("today")
+    assert reads == ["DueView", "SubjectsView"]  # nothing new since: nothing read
+    # the audit trail is read each time it is shown: a print tells no screen, yet it is there
+    window.show_view("audit")
+    qtbot.waitUntil(lambda: not window.audit_view.loading)
+    window.show_view("today")
+    service.record_print("due list of 2026-01-17")
+    window.show_view("audit")
+    qtbot.waitUntil(lambda: not window.audit_view.loading)
+    assert reads[-2:] == ["AuditView", "AuditView"]
+    assert window.audit_view.rows()[0].action == "print"

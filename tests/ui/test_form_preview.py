@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from PySide6.QtPrintSupport import QPrinter
 
-from coordinator.ui import form_preview, printing
+from coordinator.ui import ask, printing
 from coordinator.ui.form_preview import FormPreviewDialog, page_images
 from helpers import TODAY, make_subject
 
@@ -26,7 +26,7 @@ def test_requisition_preview_save_and_print(window, session, shown, monkeypatch,
     dialog = shown[-1]
     assert len(dialog.pages) == 1 and dialog.pages[0].width() > 500
     assert "101-050" not in dialog.windowTitle()
-    monkeypatch.setattr(form_preview, "choose_file", lambda _parent, suggested: str(tmp_path / suggested))
+    monkeypatch.setattr(ask, "save_file", lambda _parent, _title, suggested, _filters: str(tmp_path / suggested))
     assert dialog.save_form()
     saved = tmp_path / "requisition-101-050-C1D8.pdf"
     assert saved.read_bytes() == dialog.pdf

@@ -1,0 +1,57 @@
+"""The main window's File menu: export and import subjects, open and make a study database, each
+file chosen through ``ask``."""
+
+import json
+
+from PySide6.QtGui import QAction
+
+from helpers import TODAY, make_subject
+
+from coordinator.ui import ask
+from coordinator.ui.main_window import MainWindow
+from coordinator.ui.session import Session
+from coordinator.service import Service
+
+
+def test_subjects_go_out_and_come_into_another_study(window, session, tmp_path, monkeypatch, answers, qtbot):
+    session.service.add_subject(make_subject("101-050", c1d1=TODAY))
+    target = tmp_path / "out.json"
+    monkeypatch.setattr(ask, "save_file", lambda _parent, _title, suggested, _filters: str(tmp_path / "out.json")
+                        if suggested == "subjects.json" else None)
+    window.export_action.trigger()
+    assert answers.infos[-1] == f"Exported 1 subjects to {target}."
+    assert [s["id"] for s in json.loads(target.read_text(encoding="utf-8"))["subjects"]] == ["101-050"]
+    # the same file into this study again: refused whole, with the reason
+    monkeypatch.setattr(ask, "open_file", lambda _parent, _title, _folder, _filters: str(target))
+    window.import_action.trigger()
+    qtbot.waitUntil(lambda: bool(answers.errors))
+    assert answers.errors[-1].startswith("The import failed: nothing was imported.\n\n")
+    # into a new study: there it is
+    other_path = tmp_path / "other.db"
+    Service.create(other_path, user="tester", today=TODAY).close()
+    other = Session(Service.open(other_path, user="tester", today=TODAY), other_path)
+    try:
+        again = MainWindow(other)
+        qtbot.addWidget(again)
+        again.import_action.trigger()
+        qtbot.waitUntil(lambda: answers.infos[-1] == "Imported 1 subjects.")
+        assert other.service.subject("101-050").c1d1 == TODAY
+    finally:
+        other.close()
+
+
+def test_a_new_study_database_is_never_made_over_an_existing_file(window, session, monkeypatch, answers):
+    opened = []
+    window._open_window = lambda path, user: opened.append(path)
+    monkeypatch.setattr(ask, "save_file", lambda _parent, _title, suggested, _filters: suggested)
+    menu_action(window, "&New study database…").trigger()  # suggests study.db beside this one: this one
+    assert answers.errors[-1] == f"{session.path} already exists; choose a new file name."
+    assert opened == []
+    monkeypatch.setattr(ask, "open_file", lambda _parent, _title, _folder, _filters: None)
+    menu_action(window, "&Open database…").trigger()  # cancelled: nothing opens
+    assert opened == [] and window.isVisible()
+
+
+def menu_action(window, text):
+    [action] = [a for a in window.findChildren(QAction) if a.text() == text]
+    return action

@@ -445,7 +445,10 @@ class Service:
     @requires("read")
     def subject(self, subject_id: str) -> Subject:
         """The subject's facts; names and MRNs hidden from a role that may not see them."""
-        subject = self._subject(subject_id)
+        return self._shown(self._subject(subject_id))
+
+    def _shown(self, subject: Subject) -> Subject:
+        """The subject as this role may see it: names and MRNs hidden where it may not."""
         if not self.may("identity"):
             subject = replace(subject, name=subject.name and accounts_mod.HIDDEN, mrn=subject.mrn and accounts_mod.HIDDEN)
         return subject
@@ -591,17 +594,22 @@ class Service:
         from coordinator.forms.common import build, para
         from coordinator.forms.dosing import dosing_story
         from coordinator.forms.requisition import requisition_story
+        from coordinator.forms.stamps import Stamps
         on = on or self.today
         visits = self.day_packet(on) if visits is None else visits
         total = len(visits) + 1  # the last step lays the pages out
         story: list = []
         site = self.site()
+        stamps = Stamps()  # what the packet's forms share is laid out and written once
+        # every subject at once, with the ticks of the packet's visits (a checklist reads only its own)
+        subjects = {subject.id: self._shown(subject) for subject in self.store.load_for_checklists(visits)}
         for n, (subject_id, code) in enumerate(visits, 1):
-            subject = self.subject(subject_id)
+            subject = subjects.get(subject_id) or self.subject(subject_id)  # none: says 'no such subject'
             planned = self.planned_visit(subject_id, code, on, subject)
-            parts = [requisition_story(self.protocol, subject, planned, self.collection_day(planned, on), site)]
+            parts = [requisition_story(self.protocol, subject, planned, self.collection_day(planned, on), site, stamps)]
             if planned.kind == "cycle" and planned.day == 1:
-                parts.append(dosing_story(self.protocol, subject, planned.cycle, day1=planned.date or on, visit=planned))
+                parts.append(dosing_story(self.protocol, subject, planned.cycle, day1=planned.date or on, visit=planned,
+                                          stamps=stamps))
             for part in parts:
                 if part:
                     if story:

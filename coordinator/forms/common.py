@@ -64,6 +64,7 @@ def line(*parts: object | tuple[str, str], style: ParagraphStyle = BODY) -> Flow
     return Line([part if isinstance(part, tuple) else (str(part), "") for part in parts], style)
 
 
+@functools.lru_cache(maxsize=64)  # a style is hashed as itself (by identity): the forms have a dozen
 def _plain_style(style: ParagraphStyle) -> bool:
     """A style whose one line of text is the text at the left edge: no indents, alignment,
     decoration or transformation of the text."""
@@ -99,6 +100,19 @@ class Line(Flowable):
         self._paragraph: Paragraph | None = None
         self._wrapped: Paragraph | None = None  # the Paragraph, when the last wrap needed it
 
+    def fits(self, width: float) -> bool:
+        """Whether it goes on one line ``width`` wide as plain text (else it is its Paragraph)."""
+        return self._width < width - 1e-6
+
+    def write(self, text, x: float, top: float) -> None:
+        """Into ``text``, a canvas's text object: the line as ``drawOn`` draws it, its top at ``top``
+        (for a flowable drawing many lines at once)."""
+        text.setTextOrigin(x, top - self.style.fontSize)
+        text.setFillColor(self.style.textColor)
+        for words, font in self._runs:
+            text.setFont(font, self.style.fontSize, self.style.leading)
+            text.textOut(words)
+
     def paragraph(self) -> Paragraph:
         if self._paragraph is None:
             tags = {"b": ("<b>", "</b>"), "i": ("<i>", "</i>"), "": ("", "")}
@@ -107,7 +121,7 @@ class Line(Flowable):
         return self._paragraph
 
     def wrap(self, availWidth, availHeight):
-        if self._width < availWidth - 1e-6:  # on one line, with room to spare (Paragraph's rounding aside)
+        if self.fits(availWidth):  # on one line, with room to spare (Paragraph's rounding aside)
             self._wrapped = None
             self.width, self.height = availWidth, self.style.leading
             return self.width, self.height
@@ -134,6 +148,33 @@ class Line(Flowable):
             (text.textLine if i == len(self._runs) - 1 else text.textOut)(words)
         canvas.drawText(text)
         canvas.restoreState()
+
+
+class Stack(Flowable):
+    """Flowables one below the other, spaced as in a table's cell: a cell's content as one part
+    (see ``stamps``)."""
+
+    def __init__(self, flowables: list[Flowable]):
+        super().__init__()
+        self.flowables = flowables
+
+    def wrap(self, availWidth, availHeight):
+        widths, total = [0.0], 0.0
+        for f in self.flowables:
+            width, height = f.wrap(availWidth, availHeight)
+            widths.append(width)
+            total += height + f.getSpaceBefore() + f.getSpaceAfter()
+        if self.flowables:
+            total -= self.flowables[0].getSpaceBefore() + self.flowables[-1].getSpaceAfter()
+        self.width, self.height = max(widths), total
+        return self.width, self.height
+
+    def drawOn(self, canvas, x, y, _sW=0):
+        x, top = self._hAlignAdjust(x, _sW), y + self.height
+        for f in self.flowables:
+            top -= f.getSpaceBefore() + f.height
+            f.drawOn(canvas, x, top)
+            top -= f.getSpaceAfter()
 
 
 class TickBox(Flowable):

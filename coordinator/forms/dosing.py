@@ -10,7 +10,9 @@ tablets or capsules of the strengths the pharmacy stocks, so one row reads as an
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -23,8 +25,9 @@ from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 from coordinator.dates import days as ndays
 from coordinator.dates import display
 from coordinator.errors import InputError
-from coordinator.forms.common import (BODY, BOLD, FRAME_HEIGHT, GRID, SHADE, SMALL, TITLE, WIDTH, TickBox, bold, build,
-                                      esc, line, para)
+from coordinator.forms.common import (BODY, BOLD, FRAME_HEIGHT, GRID, SHADE, SMALL, TITLE, WIDTH, Stack, TickBox, bold,
+                                      build, esc, line, para)
+from coordinator.forms.stamps import Stamps
 from coordinator.model import Subject
 from coordinator.protocol import Drug, Protocol
 from coordinator.schedule import PlannedVisit, build_plan, first_dose_visit
@@ -82,7 +85,7 @@ def level_text(level: int) -> str:
     return f"level {'–' if level < 0 else '+' if level > 0 else ''}{abs(level)}"
 
 
-def take_text(dose_mg: float, combination: list[tuple[int, float]] | None, form: str) -> str:
+def take_text(dose_mg: float, combination: Sequence[tuple[int, float]] | None, form: str) -> str:
     """'40 mg = 2 × 20 mg tablets', '10 mg = 1 × 10 mg capsule', '6 mg = 1 × 4 mg + 1 × 2 mg tablets'."""
     if combination is None:
         return f"{mg(dose_mg)} mg (no exact {form} count: ask pharmacy)"
@@ -113,50 +116,45 @@ def _day1_visit(protocol: Protocol, subject: Subject, cycle: int) -> PlannedVisi
 
 
 def dosing_story(protocol: Protocol, subject: Subject, cycle: int, day1: dt.date | None = None,
-                 visit: PlannedVisit | None = None) -> list[Flowable]:
+                 visit: PlannedVisit | None = None, stamps: Stamps | None = None) -> list[Flowable]:
     """The page's flowables, without a trailing PageBreak (a packet concatenates forms).
     ``day1``: the day the cycle starts when its day 1 is not recorded yet but happens then (the
     day's packet: the visit is that day), instead of the planned target. ``visit``: the cycle's
-    day 1 as the caller has it from the subject's plan already (else worked out here)."""
+    day 1 as the caller has it from the subject's plan already (else worked out here).
+    ``stamps``: the document's shared parts, when it holds more forms (a day's packet)."""
     visit = visit or _day1_visit(protocol, subject, cycle)
     day1, length = visit.date or day1 or visit.target, protocol.cycle_length_days
+    stamps = stamps or Stamps()
     columns = _columns(protocol, subject, cycle)
-    top: list[Flowable] = [_header(protocol, subject, cycle, day1, planned=visit.date is None and day1 == visit.target),
+    top: list[Flowable] = [_header(protocol, subject, cycle, day1, visit.date is None and day1 == visit.target, stamps),
                            Spacer(1, 2 * mm)]
-    top += [_notice(f"{column.name}: {column.change}") for column in columns if column.change]
-    top += [_notice(f"{column.name} {mg(column.dose_mg)} mg cannot be made exactly from the {column.form} strengths in the "
-                    f"protocol: ask the pharmacy") for column in columns if column.combination is None]
+    notices = [f"{column.name}: {column.change}" for column in columns if column.change]
+    notices += [f"{column.name} {mg(column.dose_mg)} mg cannot be made exactly from the {column.form} strengths in the "
+                f"protocol: ask the pharmacy" for column in columns if column.combination is None]
     if subject.steroid is None and protocol.steroids:
-        top.append(_notice("Steroid: not recorded — enter in the app before dispensing"))
-    bottom = [Spacer(1, 3 * mm), _section("Dispensing and returns"), _dispensing(columns), Spacer(1, 3 * mm)]
-    bottom += _reminders(protocol) + [Spacer(1, 4 * mm), _signatures()]
-    calendar = _Calendar(columns, day1, length)
+        notices.append("Steroid: not recorded — enter in the app before dispensing")
+    top += [stamps(("notice", text), lambda: _notice(text)) for text in notices]  # noqa: B023 (made now)
+    dispensing = _dispensing_rows(columns)
+    bottom = [Spacer(1, 3 * mm), _section("Dispensing and returns", stamps),
+              stamps(("dispensing", *map(tuple, dispensing)), lambda: _dispensing(dispensing)), Spacer(1, 3 * mm)]
+    bottom += _reminders(protocol, stamps) + [Spacer(1, 4 * mm), stamps(("signatures",), _signatures)]
+    # the calendar, as everything it prints decides: the same for the subjects of one regimen, dose and day 1
+    key = ("calendar", day1, length, *((c.heading, c.change_short, c.days, c.take) for c in columns))
+    calendar = stamps.part(key, lambda: _Calendar(columns, day1, length))
     fixed_rows, row_h = calendar.fixed_rows, ROW_H
     spare = FRAME_HEIGHT - 2 - sum([*map(_height, top), calendar.height(ROW_H), *map(_height, bottom)])
     if fixed_rows and (spare < 0 or spare >= fixed_rows):  # rows a point taller, or too tall for the page
         row_h = min(MAX_ROW_H, max(MIN_ROW_H, ROW_H + math.floor(2 * spare / fixed_rows) / 2))
-    return top + [calendar.table(row_h)] + bottom
+    return top + [stamps((*key, row_h), lambda: calendar.table(row_h))] + bottom
 
 
 def dosing_pdf(protocol: Protocol, subject: Subject, cycle: int, printed: dt.date) -> bytes:
     return build(dosing_story(protocol, subject, cycle), f"Dosing calendar cycle {cycle}", protocol.code, printed)
 
 
-_HEIGHTS: dict[tuple, float] = {}  # measured heights of the parts that many pages share, by their content
-
-
 def _height(flowable: Flowable) -> float:
-    """The room the flowable takes on the page. A part that says what decides its height (its
-    ``height_key``: its texts) is measured once for all the pages that have it."""
-    key = getattr(flowable, "height_key", None)
-    if key is not None and key in _HEIGHTS:
-        return _HEIGHTS[key]
-    height = flowable.wrap(WIDTH, FRAME_HEIGHT)[1] + flowable.getSpaceBefore() + flowable.getSpaceAfter()
-    if key is not None:
-        if len(_HEIGHTS) > 1000:  # a long-running app meets many subjects: keep it small
-            _HEIGHTS.clear()
-        _HEIGHTS[key] = height
-    return height
+    """The room the flowable takes on the page (a shared part is measured once a document)."""
+    return flowable.wrap(WIDTH, FRAME_HEIGHT)[1] + flowable.getSpaceBefore() + flowable.getSpaceAfter()
 
 
 @dataclass(frozen=True)
@@ -168,7 +166,7 @@ class _Column:
     form: str  # tablet, capsule
     dose_mg: float
     days: tuple[int, ...]
-    combination: list[tuple[int, float]] | None  # None: the strengths cannot make the dose exactly
+    combination: tuple[tuple[int, float], ...] | None  # None: the strengths cannot make the dose exactly
     change: str = ""  # 'dose reduced from this cycle: level –1 (was 60 mg, level 0)'
     change_short: str = ""  # 'REDUCED from this cycle (was 60 mg)', under the column's heading
 
@@ -202,9 +200,10 @@ def _drug_column(drug: Drug, subject: Subject, cycle: int, length: int) -> _Colu
                    tuple(d for d in drug.days if d <= length), _combination(dose, drug.strengths_mg), change, change_short)
 
 
-def _combination(dose: float, strengths: tuple[float, ...]) -> list[tuple[int, float]] | None:
+@functools.lru_cache(maxsize=256)  # a packet's forms ask for the same few doses again and again
+def _combination(dose: float, strengths: tuple[float, ...]) -> tuple[tuple[int, float], ...] | None:
     try:
-        return units(dose, strengths)
+        return tuple(units(dose, strengths))
     except ValueError:
         return None
 
@@ -232,34 +231,33 @@ def _short(day: dt.date) -> str:
     return display(day, weekday=True)[:-5]
 
 
-def _block(flowables: list[Flowable], padding: float = 0, style: list | None = None, key: tuple | None = None) -> Table:
-    """Flowables in a full-width table: their left edge lines up with the tables'. ``key``: what
-    decides its height besides the constants of the page (see ``_height``)."""
+def _block(flowables: list[Flowable], padding: float = 0, style: list | None = None) -> Table:
+    """Flowables in a full-width table: their left edge lines up with the tables'."""
     table = Table([[f] for f in flowables], colWidths=[WIDTH])
     table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), padding), ("RIGHTPADDING", (0, 0), (-1, -1), padding),
                                ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]
                               + (style or [])))
-    table.height_key = key
     return table
 
 
-def _section(title: str) -> Table:
-    return _block([line(title, style=SECTION)], style=[("BOTTOMPADDING", (0, 0), (-1, -1), 2)], key=("section", title))
+def _section(title: str, stamps: Stamps) -> Flowable:
+    return stamps(("section", title),
+                  lambda: _block([line(title, style=SECTION)], style=[("BOTTOMPADDING", (0, 0), (-1, -1), 2)]))
 
 
 def _notice(text: str) -> Table:
     """A boxed, shaded line the pharmacy cannot miss."""
     table = _block([line(text, style=NOTICE)], padding=PAD, style=[
         ("BOX", (0, 0), (-1, -1), 1.2, colors.black), ("BACKGROUND", (0, 0), (-1, -1), SHADE),
-        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)], key=("notice", text))
+        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)])
     table.spaceAfter = 1.5 * mm
     return table
 
 
-def _header(protocol: Protocol, subject: Subject, cycle: int, day1: dt.date, planned: bool) -> Table:
+def _header(protocol: Protocol, subject: Subject, cycle: int, day1: dt.date, planned: bool, stamps: Stamps) -> Table:
     last = day1 + ndays(protocol.cycle_length_days - 1)
-    left = [line(f"DOSING CALENDAR · Cycle {cycle}", style=TITLE),
-            line(f"Study {protocol.code} · {protocol.short_title}", style=SMALL)]
+    left = stamps(("dosing-head", cycle), lambda: Stack([line(f"DOSING CALENDAR · Cycle {cycle}", style=TITLE),
+                                                         line(f"Study {protocol.code} · {protocol.short_title}", style=SMALL)]))
     # one space between the subject and "Initials": as the Paragraph it was printed with, which folds spaces
     right = [line("Subject ", bold(subject.id), " Initials ", bold(subject.initials)),
              line(bold(f"Day 1 = {display(day1, weekday=True)}"), " (planned)" if planned else ""),
@@ -378,15 +376,18 @@ class _Calendar:
         # a row whose dose wraps grows to fit it
         self._grows = [any(isinstance(c, Paragraph) for c in row) for row in rows[2:]]
         self.fixed_rows = self._grows.count(False)
+        self._measured: float | None = None  # the heading rows and the rows that grow
 
     def height(self, row_h: float) -> float:
         """The table's height with ``row_h`` high fixed rows, without making it: the heading rows
         and the rows that grow are measured in a table of their own (nothing else in the
         calendar bears on their height), the fixed rows counted."""
-        rows = self._rows[:2] + [row for row, grows in zip(self._rows[2:], self._grows) if grows]
-        measure = Table(rows, colWidths=self._widths)
-        measure.setStyle(TableStyle(self._style))
-        return measure.wrap(WIDTH, FRAME_HEIGHT)[1] + self.fixed_rows * row_h
+        if self._measured is None:
+            rows = self._rows[:2] + [row for row, grows in zip(self._rows[2:], self._grows) if grows]
+            measure = Table(rows, colWidths=self._widths)
+            measure.setStyle(TableStyle(self._style))
+            self._measured = measure.wrap(WIDTH, FRAME_HEIGHT)[1]
+        return self._measured + self.fixed_rows * row_h
 
     def table(self, row_h: float) -> Table:
         heights = [None, None] + [None if grows else row_h for grows in self._grows]
@@ -395,10 +396,9 @@ class _Calendar:
         return table
 
 
-def _dispensing(columns: list[_Column]) -> Table:
-    head = ["Drug", "Strength", "Units per dose", "Expected this cycle (guidance)", "Quantity dispensed", "Lot no.",
-            "Quantity returned at next visit", "Pill count / checked by"]
-    rows: list = [[line(h, style=TABLE_HEAD) for h in head]]
+def _dispensing_rows(columns: list[_Column]) -> list[list[str]]:
+    """The dispensing table's rows below its heading: a drug's strength a row."""
+    rows = []
     for column in columns:
         plural = f"{column.form}s"
         if column.combination is None:
@@ -409,10 +409,16 @@ def _dispensing(columns: list[_Column]) -> Table:
             rows.append([column.name, f"{mg(strength)} mg {column.form}", f"{count}",
                          f"{total} {plural if total != 1 else column.form} ({count} × {len(column.days)} days)",
                          "", "", "", ""])
+    return rows
+
+
+def _dispensing(drug_rows: list[list[str]]) -> Table:
+    head = ["Drug", "Strength", "Units per dose", "Expected this cycle (guidance)", "Quantity dispensed", "Lot no.",
+            "Quantity returned at next visit", "Pill count / checked by"]
+    rows: list = [[line(h, style=TABLE_HEAD) for h in head], *drug_rows]
     widths = [27 * mm, 22 * mm, 14 * mm, 37 * mm, 20 * mm, 23 * mm, 20 * mm]
     widths.append(WIDTH - sum(widths))
     table = Table(rows, colWidths=widths, rowHeights=[None] + [16] * (len(rows) - 1))
-    table.height_key = ("dispensing", *map(tuple, rows[1:]))
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), CELL_FONT, CELL_SIZE),
         ("FONT", (0, 1), (0, -1), "Helvetica-Bold", CELL_SIZE),
@@ -426,10 +432,12 @@ def _dispensing(columns: list[_Column]) -> Table:
     return table
 
 
-def _reminders(protocol: Protocol) -> list[Flowable]:
+def _reminders(protocol: Protocol, stamps: Stamps) -> list[Flowable]:
     """Each drug's notes from the protocol (supportive care, missed doses), one line per drug."""
     lines = [f"•  <b>{esc(drug.name)}:</b> {esc(' '.join(drug.notes))}" for drug in protocol.drugs if drug.notes]
-    return [_section("Reminders"), _block([para(line, NOTE) for line in lines], key=("reminders", *lines))] if lines else []
+    if not lines:
+        return []
+    return [_section("Reminders", stamps), stamps(("reminders", *lines), lambda: _block([para(t, NOTE) for t in lines]))]
 
 
 def _signatures() -> Table:
@@ -449,5 +457,4 @@ def _signatures() -> Table:
                   ("LINEBELOW", (first + 2, 0), (first + 2, 0), 0.8, colors.black)]
     table = Table([[""] * len(widths), bottom], colWidths=widths, rowHeights=[22, 12])
     table.setStyle(TableStyle(style))
-    table.height_key = ("signatures",)
     return table

@@ -1,5 +1,6 @@
 """The day's packet: every due visit's requisition and each day 1's dosing form, in dashboard order."""
 
+import re
 import shutil
 import subprocess
 
@@ -70,3 +71,29 @@ def test_an_unrecorded_day_1_counts_from_the_day_it_happens(service, tmp_path):
     # C2D1's target is 31-Mar; it happens (and is printed) on 03-Apr, the last day of its window
     text = "\f".join(pages(service.day_packet_pdf(d("2025-04-03")), tmp_path))
     assert "Day 1 = Thu 03-Apr-2025" in text and "(planned)" not in text
+
+
+def placed(pdf: bytes, tmp_path) -> list[list[tuple]]:
+    """Each page's words with where they start, the footer (printed date, page number) left out."""
+    path = tmp_path / "placed.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return [[(round(float(x), 2), round(float(y), 2), word)
+             for x, y, word in re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', page)
+             if float(y) < 800] for page in out.split("<page ")[1:]]
+
+
+def test_each_form_in_the_packet_prints_as_it_does_alone(service, tmp_path):
+    """The packet lays out what its forms share once (forms.stamps): its pages must not differ."""
+    for n, sex in enumerate("FMF", 1):
+        service.add_subject(make_subject(f"101-00{n}", sex=sex, c1d1=d("2025-03-03"), name=f"Synthetic {n}"))
+        service.record_visit(f"101-00{n}", "SCR", d("2025-02-20"))
+    on = d("2025-03-31")  # C1D22 overdue and C2D1 due, of all three: a calendar with each C2D1
+    packet = placed(service.day_packet_pdf(on), tmp_path)
+    alone = []
+    for subject_id, code in service.day_packet(on):
+        alone += placed(service.requisition_pdf(subject_id, code, on), tmp_path)
+        if code == "C2D1":
+            alone += placed(service.dosing_pdf(subject_id, 2), tmp_path)
+    assert len(packet) == len(alone) == 9
+    assert packet == alone

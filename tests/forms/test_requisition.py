@@ -1,12 +1,14 @@
 """Lab requisitions read back: the words on the page, the barcode a scanner reads, the pages."""
 
+import re
 import shutil
 import subprocess
 
 import pytest
 from helpers import TODAY, d, make_subject
 
-from coordinator.forms.requisition import accession_id, ordered, requisition_pdf
+from coordinator.forms.common import build
+from coordinator.forms.requisition import _subject_block, accession_id, ordered, requisition_pdf
 from coordinator.model import VisitRecord
 from coordinator.schedule import build_plan
 
@@ -24,6 +26,15 @@ def pages_of(pdf: bytes, tmp_path) -> int:
     path.write_bytes(pdf)
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
     return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+
+
+def placed_words(pdf: bytes, tmp_path) -> list[tuple[float, float, str]]:
+    """Every word with where it starts (to 0.01 pt), as pdftotext finds it."""
+    path = tmp_path / "placed.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return [(round(float(x), 2), round(float(y), 2), word)
+            for x, y, word in re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', out)]
 
 
 def visit(protocol, subject, code):
@@ -67,12 +78,13 @@ def test_one_page_per_destination(protocol, tmp_path):
 
 @pytest.mark.skipif(shutil.which("zbarimg") is None or shutil.which("pdftoppm") is None,
                     reason="zbar-tools / poppler-utils not installed")
-def test_the_barcode_reads_back_as_the_accession_id(protocol, tmp_path):
+@pytest.mark.parametrize("dpi", [150, 200, 300])
+def test_the_barcode_reads_back_as_the_accession_id(protocol, tmp_path, dpi):
     subject = make_subject("101-001", c1d1=d("2025-03-03"))
     v = visit(protocol, subject, "C1D8")
     pdf = tmp_path / "req.pdf"
     pdf.write_bytes(requisition_pdf(protocol, subject, v, d("2025-03-10")))
-    subprocess.run(["pdftoppm", "-r", "200", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True)
     image = next(tmp_path.glob("page*.png"))
     out = subprocess.run(["zbarimg", "-q", "--raw", str(image)], capture_output=True, text=True).stdout.split()
     assert out == [accession_id("101-001", "C1D8", d("2025-03-10"))] == ["101-001-C1D8-20250310"]
@@ -128,3 +140,21 @@ def test_a_requested_marrow_and_the_timed_urine(protocol, tmp_path):
                             tmp_path).split())
     assert "Bone marrow aspirate and biopsy to confirm CR" in text
     assert "Started: date" in text and "Total volume" in text  # the 24-hour urine's collection blanks
+
+
+@needs_poppler
+def test_the_subject_block_prints_where_its_table_would(protocol, tmp_path):
+    """It is drawn directly (it is on every page of a packet): each word where the table puts it."""
+    subject = make_subject("101-001", c1d1=d("2025-03-03"), name="Ann Synthetic", mrn="MRN-777")
+    block = _subject_block(subject, visit(protocol, subject, "C1D8"), d("2025-03-10"))
+    drawn, table = (build([flowable], "t", protocol.code, TODAY) for flowable in (block, block._as_table()))
+    assert placed_words(drawn, tmp_path) == placed_words(table, tmp_path)
+    assert ("Ann", "Synthetic", "MRN-777") <= tuple(word for *_, word in placed_words(drawn, tmp_path))
+
+
+@needs_poppler
+def test_a_name_longer_than_its_cell_wraps_whole(protocol, tmp_path):
+    name = "Annabel " + "Synthetic-Doubleday " * 5 + "Last"
+    subject = make_subject("101-001", c1d1=d("2025-03-03"), name=name)
+    text = " ".join(text_of(requisition_pdf(protocol, subject, visit(protocol, subject, "C1D8"), TODAY), tmp_path).split())
+    assert name.split()[-1] in text and text.count("Synthetic-Doubleday") == 5 and "C1D8" in text

@@ -177,6 +177,29 @@ class Stack(Flowable):
             top -= f.getSpaceAfter()
 
 
+class Inset(Flowable):
+    """A shared part (``stamps``) with the page's own flowable drawn in the room it leaves for it: a
+    table whose top-right cell holds a Spacer of the flowable's size. A form's header is the same on
+    many pages but for its barcode or its subject."""
+
+    PAD_RIGHT, PAD_TOP = 6, 3  # a table cell's padding, right and top (ALIGN RIGHT or a full-width flowable)
+
+    def __init__(self, shared: Flowable, own: Flowable):
+        super().__init__()
+        self.shared, self.own = shared, own
+        self.hAlign = shared.hAlign  # a table's: centred on the frame, whose padding it spans
+
+    def wrap(self, availWidth, availHeight):
+        self.width, self.height = self.shared.wrap(availWidth, availHeight)
+        return self.width, self.height
+
+    def drawOn(self, canvas, x, y, _sW=0):
+        x = self._hAlignAdjust(x, _sW)
+        self.shared.drawOn(canvas, x, y)
+        self.own.drawOn(canvas, x + self.width - self.PAD_RIGHT - self.own.width,
+                        y + self.height - self.PAD_TOP - self.own.height)
+
+
 class TickBox(Flowable):
     """An empty square to tick by hand; ``ticked`` draws a cross (already done)."""
 

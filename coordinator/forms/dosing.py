@@ -25,8 +25,8 @@ from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 from coordinator.dates import days as ndays
 from coordinator.dates import display
 from coordinator.errors import InputError
-from coordinator.forms.common import (BODY, BOLD, FRAME_HEIGHT, GRID, SHADE, SMALL, TITLE, WIDTH, Stack, TickBox, bold,
-                                      build, esc, line, para)
+from coordinator.forms.common import (BODY, BOLD, FRAME_HEIGHT, GRID, SHADE, SMALL, TITLE, WIDTH, Inset, Stack, TickBox,
+                                      bold, build, esc, line, para)
 from coordinator.forms.stamps import Stamps
 from coordinator.model import Subject
 from coordinator.protocol import Drug, Protocol
@@ -41,6 +41,7 @@ NOTE = ParagraphStyle("dosing-note", parent=BODY, fontSize=8.5, leading=10.5, le
 TABLE_HEAD = ParagraphStyle("dosing-table-head", fontName="Helvetica-Bold", fontSize=7, leading=8)
 NOTICE = ParagraphStyle("dosing-notice", parent=BOLD, fontSize=9, leading=11)
 PAD = 1.1 * mm
+BOX_WIDTH = 64 * mm  # the header's box: subject, day 1, last day
 DAY_W, BOX_W, INITIALS_W = 7 * mm, 6.5 * mm, 8 * mm
 # A calendar row is ROW_H points high (room to tick and initial by hand); it grows up to MAX_ROW_H
 # when the page has room and shrinks down to MIN_ROW_H when it must, so that the form stays on one page.
@@ -254,19 +255,25 @@ def _notice(text: str) -> Table:
     return table
 
 
-def _header(protocol: Protocol, subject: Subject, cycle: int, day1: dt.date, planned: bool, stamps: Stamps) -> Table:
+def _header(protocol: Protocol, subject: Subject, cycle: int, day1: dt.date, planned: bool, stamps: Stamps) -> Flowable:
+    """The form and the study (shared by the cycle's forms), and the subject's box with the cycle's days."""
     last = day1 + ndays(protocol.cycle_length_days - 1)
-    left = stamps(("dosing-head", cycle), lambda: Stack([line(f"DOSING CALENDAR · Cycle {cycle}", style=TITLE),
-                                                         line(f"Study {protocol.code} · {protocol.short_title}", style=SMALL)]))
     # one space between the subject and "Initials": as the Paragraph it was printed with, which folds spaces
-    right = [line("Subject ", bold(subject.id), " Initials ", bold(subject.initials)),
-             line(bold(f"Day 1 = {display(day1, weekday=True)}"), " (planned)" if planned else ""),
-             line(f"Day {protocol.cycle_length_days} = {display(last, weekday=True)}", style=SMALL)]
-    table = Table([[left, right]], colWidths=[WIDTH - 64 * mm, 64 * mm])
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (1, 0), (1, 0), 0.8, colors.black),
-                               ("LEFTPADDING", (0, 0), (0, 0), 0), ("TOPPADDING", (1, 0), (1, 0), 3),
-                               ("BOTTOMPADDING", (1, 0), (1, 0), 4)]))
-    return table
+    subject_box = Stack([line("Subject ", bold(subject.id), " Initials ", bold(subject.initials)),
+                         line(bold(f"Day 1 = {display(day1, weekday=True)}"), " (planned)" if planned else ""),
+                         line(f"Day {protocol.cycle_length_days} = {display(last, weekday=True)}", style=SMALL)])
+    size = subject_box.wrap(BOX_WIDTH - 2 * Inset.PAD_RIGHT, FRAME_HEIGHT)
+
+    def shared() -> Table:
+        left = [line(f"DOSING CALENDAR · Cycle {cycle}", style=TITLE),
+                line(f"Study {protocol.code} · {protocol.short_title}", style=SMALL)]
+        table = Table([[left, Spacer(*size)]], colWidths=[WIDTH - BOX_WIDTH, BOX_WIDTH])
+        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (1, 0), (1, 0), 0.8, colors.black),
+                                   ("LEFTPADDING", (0, 0), (0, 0), 0), ("TOPPADDING", (1, 0), (1, 0), Inset.PAD_TOP),
+                                   ("BOTTOMPADDING", (1, 0), (1, 0), 4)]))
+        return table
+
+    return Inset(stamps(("dosing-head", cycle, size), shared), subject_box)
 
 
 def _fit(columns: list[_Column], room: float) -> tuple[list[float], list[float]]:

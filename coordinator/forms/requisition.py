@@ -18,8 +18,8 @@ from reportlab.platypus import Flowable, PageBreak, Spacer, Table, TableStyle
 
 from coordinator.checklist import visit_checklist
 from coordinator.dates import display, display_window
-from coordinator.forms.common import (BODY, BOLD, FRAME_HEIGHT, GRID, SHADE, SMALL, TITLE, WIDTH, Stack, TickBox, bold,
-                                      build, esc, italic, line, para)
+from coordinator.forms.common import (BODY, BOLD, FRAME_HEIGHT, GRID, SHADE, SMALL, TITLE, WIDTH, Inset, TickBox,
+                                      bold, build, esc, italic, line, para)
 from coordinator.forms.stamps import Stamps
 from coordinator.model import Subject
 from coordinator.protocol import Protocol
@@ -75,22 +75,30 @@ def requisition_pdf(protocol: Protocol, subject: Subject, visit: PlannedVisit, o
 # -- one page ----------------------------------------------------------------------------------------
 def _page(protocol, subject, visit, day, accession, destination, tests, site, stamps: Stamps) -> list[Flowable]:
     barcode = _Barcode(accession, barHeight=12 * mm, barWidth=0.27 * mm, humanReadable=True, fontSize=9)
-    left = stamps(("requisition-head", site, destination), lambda: Stack([
-        line(site or "Site: ______________________________", style=BOLD),
-        line("LAB REQUISITION", style=TITLE),
-        line(DESTINATIONS[destination], style=BOLD),
-        line("Study ", bold(protocol.code), f": {protocol.short_title}", style=SMALL),
-        Spacer(1, 2 * mm),
-        line("Ordering investigator: ______________________________")]))
-    code_width = barcode.width + 4 * mm
-    header = Table([[left, barcode]], colWidths=[WIDTH - code_width, code_width])
-    header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, 0), "RIGHT"),
-                                ("LINEBELOW", (0, 0), (-1, 0), 1, GRID), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
+    size = (barcode.width, barcode.height)  # the header is shared; only its barcode is the page's own
+    header = Inset(stamps(("requisition-head", site, destination, size),
+                            lambda: _header(protocol, site, destination, size)), barcode)
     timing = []
     if _dosing_day(protocol, visit):
         timing = [line(bold("Collect every sample before the day's dose of study drug.")), Spacer(1, 2 * mm)]
     return [header, Spacer(1, 3 * mm), _subject_block(subject, visit, day), Spacer(1, 3 * mm), *timing,
             *_specimens(protocol, tests, stamps), Spacer(1, 4 * mm), stamps(("collection",), _collection_block)]
+
+
+def _header(protocol: Protocol, site: str, destination: str, barcode_size: tuple[float, float]) -> Table:
+    """The site, the form, the destination and the study on the left, room for the barcode on the
+    right (``Inset`` draws it there)."""
+    left = [line(site or "Site: ______________________________", style=BOLD),
+            line("LAB REQUISITION", style=TITLE),
+            line(DESTINATIONS[destination], style=BOLD),
+            line("Study ", bold(protocol.code), f": {protocol.short_title}", style=SMALL),
+            Spacer(1, 2 * mm),
+            line("Ordering investigator: ______________________________")]
+    code_width = barcode_size[0] + 4 * mm
+    header = Table([[left, Spacer(*barcode_size)]], colWidths=[WIDTH - code_width, code_width])
+    header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, 0), "RIGHT"),
+                                ("LINEBELOW", (0, 0), (-1, 0), 1, GRID), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
+    return header
 
 
 def _dosing_day(protocol: Protocol, visit: PlannedVisit) -> bool:

@@ -3,7 +3,8 @@ PDF that reads back with the subject, the visit and the tests; lp missing, or a 
 not exist, gives a plain error.
 
 The CUPS test skips where there is no scheduler or no cups-pdf queue named PDF (a developer's
-machine without CUPS); `.ci/run` installs and starts both, so it runs in CI.
+machine without CUPS); `.ci/run` installs and starts both, and then sets COORDINATOR_TEST_CUPS to
+"required": the test fails instead of skipping when it still cannot print.
 """
 
 import os
@@ -82,6 +83,8 @@ def pages_of(path: Path) -> int:
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
 def test_a_requisition_printed_on_cups_pdf_reads_back(protocol, tmp_path):
     why = cups_pdf_queue()
+    if why and os.environ.get("COORDINATOR_TEST_CUPS") == "required":
+        pytest.fail(f"CI set up the cups-pdf printer, yet {why}")
     if why:
         pytest.skip(why)
     subject = make_subject("101-001", c1d1=d("2025-03-03"))

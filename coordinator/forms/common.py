@@ -19,7 +19,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph
 
 from coordinator.dates import display
 
@@ -27,6 +27,7 @@ PAGE = A4
 MARGIN = 14 * mm
 WIDTH = PAGE[0] - 2 * MARGIN  # the usable width of a page
 FRAME_HEIGHT = PAGE[1] - 2 * MARGIN - 12  # what build's frame holds (it pads 6 pt top and bottom)
+CELL_PAD_X, CELL_PAD_Y = 6, 3  # a reportlab table cell's padding, left and right, top and bottom (its default)
 GRID = colors.HexColor("#777777")
 SHADE = colors.HexColor("#E8E8E8")
 
@@ -104,14 +105,14 @@ class Line(Flowable):
         """Whether it goes on one line ``width`` wide as plain text (else it is its Paragraph)."""
         return self._width < width - 1e-6
 
-    def write(self, text, x: float, top: float) -> None:
-        """Into ``text``, a canvas's text object: the line as ``drawOn`` draws it, its top at ``top``
+    def write(self, text_object, x: float, top: float) -> None:
+        """Into ``text_object`` (a canvas's): the line as ``drawOn`` draws it, its top at ``top``
         (for a flowable drawing many lines at once)."""
-        text.setTextOrigin(x, top - self.style.fontSize)
-        text.setFillColor(self.style.textColor)
+        text_object.setTextOrigin(x, top - self.style.fontSize)
+        text_object.setFillColor(self.style.textColor)
         for words, font in self._runs:
-            text.setFont(font, self.style.fontSize, self.style.leading)
-            text.textOut(words)
+            text_object.setFont(font, self.style.fontSize, self.style.leading)
+            text_object.textOut(words)
 
     def paragraph(self) -> Paragraph:
         if self._paragraph is None:
@@ -179,10 +180,9 @@ class Stack(Flowable):
 
 class Inset(Flowable):
     """A shared part (``stamps``) with the page's own flowable drawn in the room it leaves for it: a
-    table whose top-right cell holds a Spacer of the flowable's size. A form's header is the same on
-    many pages but for its barcode or its subject."""
-
-    PAD_RIGHT, PAD_TOP = 6, 3  # a table cell's padding, right and top (ALIGN RIGHT or a full-width flowable)
+    table whose top-right cell, padded CELL_PAD_X and CELL_PAD_Y, holds a Spacer of the flowable's
+    size, the flowable as wide as the cell's room or aligned right in it. A form's header is the same
+    on many pages but for its barcode or its subject."""
 
     def __init__(self, shared: Flowable, own: Flowable):
         super().__init__()
@@ -196,8 +196,8 @@ class Inset(Flowable):
     def drawOn(self, canvas, x, y, _sW=0):
         x = self._hAlignAdjust(x, _sW)
         self.shared.drawOn(canvas, x, y)
-        self.own.drawOn(canvas, x + self.width - self.PAD_RIGHT - self.own.width,
-                        y + self.height - self.PAD_TOP - self.own.height)
+        self.own.drawOn(canvas, x + self.width - CELL_PAD_X - self.own.width,
+                        y + self.height - CELL_PAD_Y - self.own.height)
 
 
 class TickBox(Flowable):
@@ -218,17 +218,37 @@ class TickBox(Flowable):
             c.line(0, self.size, self.size, 0)
 
 
+class Label(Flowable):
+    """Names the form that starts here ('subject 101-001 · dosing calendar, cycle 2') in the footer
+    of its pages: a page that runs over onto the next, or is separated from the others, still says
+    whose it is and what. Takes no room."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+        self.width = self.height = 0
+
+    def draw(self) -> None:
+        Footer.label(self.canv, self.text)
+
+
 class Footer:
-    """'Study CODE · document · printed DATE · page N' at the foot of every page."""
+    """'Study CODE · the page's form · printed DATE · page N' at the foot of every page, drawn when
+    the page is done (its form's ``Label`` has been met by then)."""
 
     def __init__(self, study: str, printed: dt.date):
-        self.text = f"Study {study}  ·  printed {display(printed, weekday=True)}"
+        self.study, self.printed = f"Study {study}", f"printed {display(printed, weekday=True)}"
+
+    @staticmethod
+    def label(canvas, text: str) -> None:
+        canvas.coordinator_form = text  # the canvas is the document's: what its later pages are
 
     def __call__(self, canvas, doc) -> None:
+        form = getattr(canvas, "coordinator_form", "")
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
         canvas.setFillColor(GRID)
-        canvas.drawString(MARGIN, MARGIN / 2, self.text)
+        canvas.drawString(MARGIN, MARGIN / 2, "  ·  ".join(part for part in (self.study, form, self.printed) if part))
         canvas.drawRightString(PAGE[0] - MARGIN, MARGIN / 2, f"page {doc.page}")
         canvas.restoreState()
 
@@ -236,8 +256,9 @@ class Footer:
 def build(story: Iterable[Flowable], title: str, study: str, printed: dt.date) -> bytes:
     """The PDF's bytes. ``title`` goes into the document's metadata (no names, no MRNs)."""
     out = io.BytesIO()
-    doc = SimpleDocTemplate(out, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
-                            bottomMargin=MARGIN, title=title, author="coordinator", creator="coordinator")
-    footer = Footer(study, printed)
-    doc.build(list(story), onFirstPage=footer, onLaterPages=footer)
+    doc = BaseDocTemplate(out, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+                          bottomMargin=MARGIN, title=title, author="coordinator", creator="coordinator")
+    frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="normal")  # a SimpleDocTemplate's
+    doc.addPageTemplates([PageTemplate(id="form", frames=[frame], onPageEnd=Footer(study, printed), pagesize=PAGE)])
+    doc.build(list(story))
     return out.getvalue()

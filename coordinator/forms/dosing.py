@@ -25,7 +25,8 @@ from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 from coordinator.dates import days as ndays
 from coordinator.dates import display
 from coordinator.errors import InputError
-from coordinator.forms.common import (BODY, BOLD, FRAME_HEIGHT, GRID, SHADE, SMALL, TITLE, WIDTH, Inset, Stack, TickBox,
+from coordinator.forms.common import (BODY, BOLD, CELL_PAD_X, CELL_PAD_Y, FRAME_HEIGHT, GRID, SHADE, SMALL, TITLE, WIDTH,
+                                      Inset, Label, Stack, TickBox,
                                       bold, build, esc, line, para)
 from coordinator.forms.stamps import Stamps
 from coordinator.model import Subject
@@ -127,20 +128,21 @@ def dosing_story(protocol: Protocol, subject: Subject, cycle: int, day1: dt.date
     day1, length = visit.date or day1 or visit.target, protocol.cycle_length_days
     stamps = stamps or Stamps()
     columns = _columns(protocol, subject, cycle)
-    top: list[Flowable] = [_header(protocol, subject, cycle, day1, visit.date is None and day1 == visit.target, stamps),
-                           Spacer(1, 2 * mm)]
+    top: list[Flowable] = [Label(f"subject {subject.id}  ·  dosing calendar, cycle {cycle}"),
+                           _header(protocol, subject, cycle, day1, planned=visit.date is None and day1 == visit.target,
+                                   stamps=stamps), Spacer(1, 2 * mm)]
     notices = [f"{column.name}: {column.change}" for column in columns if column.change]
     notices += [f"{column.name} {mg(column.dose_mg)} mg cannot be made exactly from the {column.form} strengths in the "
                 f"protocol: ask the pharmacy" for column in columns if column.combination is None]
     if subject.steroid is None and protocol.steroids:
         notices.append("Steroid: not recorded — enter in the app before dispensing")
-    top += [stamps(("notice", text), lambda: _notice(text)) for text in notices]  # noqa: B023 (made now)
+    top += [stamps(("notice", text), functools.partial(_notice, text)) for text in notices]
     dispensing = _dispensing_rows(columns)
     bottom = [Spacer(1, 3 * mm), _section("Dispensing and returns", stamps),
               stamps(("dispensing", *map(tuple, dispensing)), lambda: _dispensing(dispensing)), Spacer(1, 3 * mm)]
     bottom += _reminders(protocol, stamps) + [Spacer(1, 4 * mm), stamps(("signatures",), _signatures)]
     # the calendar, as everything it prints decides: the same for the subjects of one regimen, dose and day 1
-    key = ("calendar", day1, length, *((c.heading, c.change_short, c.days, c.take) for c in columns))
+    key = ("calendar", day1, length, *((c.heading, c.change, c.change_short, c.days, c.take) for c in columns))
     calendar = stamps.part(key, lambda: _Calendar(columns, day1, length))
     fixed_rows, row_h = calendar.fixed_rows, ROW_H
     spare = FRAME_HEIGHT - 2 - sum([*map(_height, top), calendar.height(ROW_H), *map(_height, bottom)])
@@ -262,18 +264,20 @@ def _header(protocol: Protocol, subject: Subject, cycle: int, day1: dt.date, pla
     subject_box = Stack([line("Subject ", bold(subject.id), " Initials ", bold(subject.initials)),
                          line(bold(f"Day 1 = {display(day1, weekday=True)}"), " (planned)" if planned else ""),
                          line(f"Day {protocol.cycle_length_days} = {display(last, weekday=True)}", style=SMALL)])
-    size = subject_box.wrap(BOX_WIDTH - 2 * Inset.PAD_RIGHT, FRAME_HEIGHT)
+    size = subject_box.wrap(BOX_WIDTH - 2 * CELL_PAD_X, FRAME_HEIGHT)
+    return Inset(stamps(("dosing-head", cycle, size), lambda: _header_table(protocol, cycle, Spacer(*size))), subject_box)
 
-    def shared() -> Table:
-        left = [line(f"DOSING CALENDAR · Cycle {cycle}", style=TITLE),
-                line(f"Study {protocol.code} · {protocol.short_title}", style=SMALL)]
-        table = Table([[left, Spacer(*size)]], colWidths=[WIDTH - BOX_WIDTH, BOX_WIDTH])
-        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (1, 0), (1, 0), 0.8, colors.black),
-                                   ("LEFTPADDING", (0, 0), (0, 0), 0), ("TOPPADDING", (1, 0), (1, 0), Inset.PAD_TOP),
-                                   ("BOTTOMPADDING", (1, 0), (1, 0), 4)]))
-        return table
 
-    return Inset(stamps(("dosing-head", cycle, size), shared), subject_box)
+def _header_table(protocol: Protocol, cycle: int, box: Flowable) -> Table:
+    """The form and the study on the left, the subject's ``box`` on the right (in the packet a
+    Spacer of its size: ``Inset`` draws it there)."""
+    left = [line(f"DOSING CALENDAR · Cycle {cycle}", style=TITLE),
+            line(f"Study {protocol.code} · {protocol.short_title}", style=SMALL)]
+    table = Table([[left, box]], colWidths=[WIDTH - BOX_WIDTH, BOX_WIDTH])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("BOX", (1, 0), (1, 0), 0.8, colors.black),
+                               ("LEFTPADDING", (0, 0), (0, 0), 0), ("TOPPADDING", (1, 0), (1, 0), CELL_PAD_Y),
+                               ("BOTTOMPADDING", (1, 0), (1, 0), 4)]))
+    return table
 
 
 def _fit(columns: list[_Column], room: float) -> tuple[list[float], list[float]]:

@@ -11,6 +11,7 @@ applicable".
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.units import mm
@@ -18,7 +19,8 @@ from reportlab.platypus import Flowable, PageBreak, Spacer, Table, TableStyle
 
 from coordinator.checklist import visit_checklist
 from coordinator.dates import display, display_window
-from coordinator.forms.common import (BODY, BOLD, FRAME_HEIGHT, GRID, SHADE, SMALL, TITLE, WIDTH, Inset, TickBox,
+from coordinator.forms.common import (BODY, BOLD, CELL_PAD_X, CELL_PAD_Y, FRAME_HEIGHT, GRID, SHADE, SMALL, TITLE, WIDTH,
+                                      Inset, Label, TickBox,
                                       bold, build, esc, italic, line, para)
 from coordinator.forms.stamps import Stamps
 from coordinator.model import Subject
@@ -77,25 +79,26 @@ def _page(protocol, subject, visit, day, accession, destination, tests, site, st
     barcode = _Barcode(accession, barHeight=12 * mm, barWidth=0.27 * mm, humanReadable=True, fontSize=9)
     size = (barcode.width, barcode.height)  # the header is shared; only its barcode is the page's own
     header = Inset(stamps(("requisition-head", site, destination, size),
-                            lambda: _header(protocol, site, destination, size)), barcode)
+                          lambda: _header(protocol, site, destination, Spacer(*size))), barcode)
     timing = []
     if _dosing_day(protocol, visit):
         timing = [line(bold("Collect every sample before the day's dose of study drug.")), Spacer(1, 2 * mm)]
-    return [header, Spacer(1, 3 * mm), _subject_block(subject, visit, day), Spacer(1, 3 * mm), *timing,
+    form = f"subject {subject.id}  ·  lab requisition {visit.code}, {DESTINATIONS[destination].lower()}"
+    return [Label(form), header, Spacer(1, 3 * mm), _subject_block(subject, visit, day), Spacer(1, 3 * mm), *timing,
             *_specimens(protocol, tests, stamps), Spacer(1, 4 * mm), stamps(("collection",), _collection_block)]
 
 
-def _header(protocol: Protocol, site: str, destination: str, barcode_size: tuple[float, float]) -> Table:
-    """The site, the form, the destination and the study on the left, room for the barcode on the
-    right (``Inset`` draws it there)."""
+def _header(protocol: Protocol, site: str, destination: str, barcode: Flowable) -> Table:
+    """The site, the form, the destination and the study on the left, the barcode on the right (in
+    the packet a Spacer of its size: ``Inset`` draws it there)."""
     left = [line(site or "Site: ______________________________", style=BOLD),
             line("LAB REQUISITION", style=TITLE),
             line(DESTINATIONS[destination], style=BOLD),
             line("Study ", bold(protocol.code), f": {protocol.short_title}", style=SMALL),
             Spacer(1, 2 * mm),
             line("Ordering investigator: ______________________________")]
-    code_width = barcode_size[0] + 4 * mm
-    header = Table([[left, Spacer(*barcode_size)]], colWidths=[WIDTH - code_width, code_width])
+    code_width = barcode.width + 4 * mm
+    header = Table([[left, barcode]], colWidths=[WIDTH - code_width, code_width])
     header.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (1, 0), (1, 0), "RIGHT"),
                                 ("LINEBELOW", (0, 0), (-1, 0), 1, GRID), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
     return header
@@ -127,18 +130,18 @@ def _subject_block(subject: Subject, visit: PlannedVisit, day: dt.date) -> Flowa
 class _SubjectBlock(Flowable):
     """The subject and visit block: rows of one-line cells (row, first and last column, ``line``)
     in a box, the first row shaded. It is on every requisition page, so it is drawn directly, its
-    text in one text object, where the table it stands for would put it; where a text needs more
-    than its cell (a long name), it is that table, which wraps the text."""
+    text in one text object, where ``_as_table`` would put it; where a text needs more than its cell
+    (a long name), it is that table, which wraps the text."""
 
     WIDTHS = [WIDTH * 0.3, WIDTH * 0.22, WIDTH * 0.22, WIDTH * 0.26]
-    PAD_X, PAD_Y = 6, 3  # a table cell's padding
 
     def __init__(self, cells):
         super().__init__()
         self.cells = cells
         self.hAlign = "CENTER"  # as a table
         self._edges = [sum(self.WIDTHS[:i]) for i in range(len(self.WIDTHS) + 1)]
-        self._table: Table | None = None
+        self._heights: list[float] = []  # of the rows, drawn directly
+        self._table: Table | None = None  # where a text does not fit
 
     def _as_table(self) -> Table:
         rows = [[""] * len(self.WIDTHS) for _ in range(1 + max(row for row, *_ in self.cells))]
@@ -155,11 +158,11 @@ class _SubjectBlock(Flowable):
         return table
 
     def wrap(self, availWidth, availHeight):
-        if all(cell.fits(self._edges[last + 1] - self._edges[first] - 2 * self.PAD_X)
+        if all(cell.fits(self._edges[last + 1] - self._edges[first] - 2 * CELL_PAD_X)
                for _, first, last, cell in self.cells):
             self._table = None
             rows = 1 + max(row for row, *_ in self.cells)
-            self._heights = [max(cell.style.leading for row, *_, cell in self.cells if row == i) + 2 * self.PAD_Y
+            self._heights = [max(cell.style.leading for row, *_, cell in self.cells if row == i) + 2 * CELL_PAD_Y
                              for i in range(rows)]
             self.width, self.height = self._edges[-1], sum(self._heights)
         else:
@@ -178,7 +181,7 @@ class _SubjectBlock(Flowable):
         canvas.rect(x, tops[0] - self._heights[0], self.width, self._heights[0], stroke=0, fill=1)
         text = canvas.beginText()
         for row, first, _, cell in self.cells:  # in the middle of its row, as the table's VALIGN MIDDLE
-            cell.write(text, x + self._edges[first] + self.PAD_X, tops[row] - (self._heights[row] - cell.style.leading) / 2)
+            cell.write(text, x + self._edges[first] + CELL_PAD_X, tops[row] - (self._heights[row] - cell.style.leading) / 2)
         canvas.drawText(text)
         canvas.setStrokeColor(GRID)
         canvas.setLineWidth(0.8)
@@ -195,8 +198,7 @@ def _specimens(protocol: Protocol, tests, stamps: Stamps) -> list[Flowable]:
     for specimen_id, entries in by_specimen.items():
         # what it prints: the protocol's specimen and procedures (one protocol a document), the subject's notes
         key = ("specimen", specimen_id, *((procedure.id, item.condition, item.note) for procedure, item in entries))
-        specimen = protocol.specimens[specimen_id]
-        blocks += [stamps(key, lambda: _specimen(specimen, entries)), Spacer(1, 2.5 * mm)]  # noqa: B023 (made now)
+        blocks += [stamps(key, functools.partial(_specimen, protocol.specimens[specimen_id], entries)), Spacer(1, 2.5 * mm)]
     return blocks
 
 

@@ -8,8 +8,10 @@ XObject, a piece of page content the PDF holds once), and every page that has it
 that form. The pages print the same; the PDF is smaller, and reportlab lays out and writes each
 shared part once instead of on every page.
 
-A part's ``key`` must name everything that decides how it looks (its texts and their widths):
-two parts with the same key print the same. One ``Stamps`` serves one document.
+A part's ``key`` must name everything its ``make`` reads (its texts and their widths, beside the
+protocol, which is one for a document): two parts with the same key print the same. A ``Stamps``
+serves one document, or documents built one after another (each gets its forms written into it);
+several may draw into one document.
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ BLEED = 12  # points of room around a form's box: a table's outer lines are draw
 
 
 class Stamps:
-    """The shared parts of one document, by key."""
+    """The shared parts of a document, by key (a part is a flowable, or what makes one)."""
 
     def __init__(self) -> None:
-        self._parts: dict[Hashable, Flowable] = {}
+        self._parts: dict[Hashable, object] = {}
         self._sizes: dict[tuple[Hashable, float], tuple[float, float]] = {}
         self._forms: dict[tuple[Hashable, float], str] = {}  # drawn already, on ``_canvas``
         self._canvas = None
@@ -34,7 +36,7 @@ class Stamps:
         """The part ``make()`` makes, for this document's pages; made only the first time ``key`` is met."""
         return Stamp(self, key, make)
 
-    def part(self, key: Hashable, make: Callable[[], Flowable]) -> Flowable:
+    def part(self, key: Hashable, make: Callable[[], object]) -> object:
         part = self._parts.get(key)
         if part is None:
             part = self._parts[key] = make()
@@ -53,7 +55,8 @@ class Stamps:
             self._canvas, self._forms = canvas, {}
         name = self._forms.get((key, width))
         if name is None:
-            name = self._forms[(key, width)] = f"Stamp{len(self._forms)}"
+            # named for this Stamps too: another one may draw into the same document
+            name = self._forms[(key, width)] = f"Stamp{id(self):x}.{len(self._forms)}"
             part = self.part(key, make)
             part_width, part_height = part.wrapOn(canvas, width, height)
             canvas.beginForm(name, -BLEED, -BLEED, part_width + BLEED, part_height + BLEED)

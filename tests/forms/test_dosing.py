@@ -11,6 +11,7 @@ import pytest
 from coordinator.dates import days, display
 from coordinator.errors import InputError
 from coordinator.forms.dosing import cycle_day1, dosing_pdf, dosing_story, units
+from coordinator.forms.stamps import Stamps
 from coordinator.model import DoseChange, Steroid, VisitRecord
 from helpers import d, make_subject
 
@@ -54,6 +55,14 @@ def rows(text: str) -> dict[int, tuple[str, str]]:
         if match:
             found[int(match[1])] = (match[2], match[3])
     return found
+
+
+def words_placed(pdf: bytes, tmp_path) -> list[tuple[float, float, str]]:
+    path = tmp_path / "placed.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run([pdf_tool("pdftotext"), "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return [(round(float(x), 2), round(float(y), 2), word)
+            for x, y, word in re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', out)]
 
 
 def flat(text: str) -> str:
@@ -221,3 +230,25 @@ def test_no_steroid_means_no_column_and_no_warning(protocol, tmp_path):
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "not recorded" not in text and "Dexamethasone" not in text and "Prednisone" not in text
     assert "Selinexor" in text and "Lenalidomide" in text
+
+
+def test_the_subject_box_stands_where_the_header_table_would_hold_it(protocol, tmp_path):
+    """In a packet the header is shared and the subject's box drawn in the room it leaves (Inset)."""
+    from coordinator.forms import dosing
+    from coordinator.forms.common import build
+    someone = subject()
+    header = dosing._header(protocol, someone, 2, C2D1_LATE, planned=False, stamps=Stamps())
+    table = dosing._header_table(protocol, 2, header.own)
+    drawn, whole = (words_placed(build([flowable], "t", protocol.code, PRINTED), tmp_path) for flowable in (header, table))
+    assert drawn == whole and "101-001" in {word for *_, word in drawn}
+
+
+def test_a_form_running_onto_a_second_page_names_its_subject_there(protocol, tmp_path):
+    """13 mg of methylprednisolone cannot be made from its strengths: with its notice and 13 dose
+    days the calendar runs over, and the second page (the signatures) still says whose it is."""
+    odd = subject(steroid=Steroid("methylprednisolone", 13, (1, 2, 3, 4, 8, 9, 10, 11, 15, 16, 17, 18, 22)))
+    pdf = dosing_pdf(protocol, odd, 2, PRINTED)
+    texts = [flat(page) for page in read(pdf, tmp_path).split("\f")[:-1]]
+    assert len(texts) == pages(pdf, tmp_path) == 2
+    for page in texts:
+        assert "subject 101-001 · dosing calendar, cycle 2" in page

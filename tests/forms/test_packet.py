@@ -7,6 +7,8 @@ import subprocess
 import pytest
 from helpers import d, make_subject
 
+from coordinator.forms.stamps import Stamps
+
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 
 
@@ -83,17 +85,42 @@ def placed(pdf: bytes, tmp_path) -> list[list[tuple]]:
              if float(y) < 800] for page in out.split("<page ")[1:]]
 
 
-def test_each_form_in_the_packet_prints_as_it_does_alone(service, tmp_path):
-    """The packet lays out what its forms share once (forms.stamps): its pages must not differ."""
-    for n, sex in enumerate("FMF", 1):
-        service.add_subject(make_subject(f"101-00{n}", sex=sex, c1d1=d("2025-03-03"), name=f"Synthetic {n}"))
-        service.record_visit(f"101-00{n}", "SCR", d("2025-02-20"))
-    on = d("2025-03-31")  # C1D22 overdue and C2D1 due, of all three: a calendar with each C2D1
-    packet = placed(service.day_packet_pdf(on), tmp_path)
-    alone = []
-    for subject_id, code in service.day_packet(on):
-        alone += placed(service.requisition_pdf(subject_id, code, on), tmp_path)
-        if code == "C2D1":
-            alone += placed(service.dosing_pdf(subject_id, 2), tmp_path)
-    assert len(packet) == len(alone) == 9
-    assert packet == alone
+def test_each_form_in_the_packet_prints_as_it_does_alone_without_shared_parts(service, tmp_path, monkeypatch):
+    """The packet lays out what its forms share once (forms.stamps), under keys naming what each
+    part prints: its pages must be those of each form printed alone with every part drawn on its
+    page. The subjects differ in everything a key separates (after the review of 09e1d6e)."""
+    service.set_site("St. Mary's & <General> Hospital")
+    on = d("2025-03-31")  # C2D1 of the first six; C1D22 of 101-008 and 101-009; 101-007's first dose
+    for sid, sex, cbp, name in [("101-001", "F", True, "O'Brien & <Smith>"), ("101-002", "M", False, "Émile Ünal"),
+                                ("101-003", "F", None, "Zoë"), ("101-004", "F", False, None),
+                                ("101-005", "F", True, None), ("101-006", "F", True, None)]:
+        service.add_subject(make_subject(sid, sex=sex, cbp=cbp, name=name, c1d1=d("2025-03-03")))
+        for code, day in (("SCR", "2025-02-20"), ("C1D8", "2025-03-10"), ("C1D15", "2025-03-17"), ("C1D22", "2025-03-24")):
+            service.record_visit(sid, code, d(day))
+    service.change_dose("101-001", "selinexor", -1, 2)  # a reduction notice, another calendar
+    service.set_steroid("101-001", "dexamethasone", 40, [1, 8, 15, 22])
+    service.set_steroid("101-003", "prednisone", 10, list(range(1, 22)))
+    service.change_dose("101-003", "lenalidomide", -1, 2)
+    service.set_steroid("101-004", "none", 0, [])  # 101-002 and 101-006: not recorded, a notice
+    service.set_steroid("101-005", "dexamethasone", 20, [1, 8, 15, 22])  # as 101-001's but for the dose
+    for sid, requested in (("101-008", True), ("101-009", False)):
+        service.add_subject(make_subject(sid, c1d1=d("2025-03-10")))
+        for code, day in (("SCR", "2025-02-27"), ("C1D8", "2025-03-17"), ("C1D15", "2025-03-24")):
+            service.record_visit(sid, code, d(day))
+        if requested:
+            service.request(sid, "C1D22", "bone_marrow_cr")
+    service.add_subject(make_subject("101-007", consent="2025-03-20", planned_c1d1=on, name="First Dose"))
+    service.record_visit("101-007", "SCR", d("2025-03-21"))
+    service.set_steroid("101-007", "methylprednisolone", 12, [1, 8, 15, 22])
+    visits = service.day_packet(on)
+    assert len(visits) == 9
+    packet = service.day_packet_pdf(on)
+    with monkeypatch.context() as unstamped:
+        unstamped.setattr(Stamps, "__call__", lambda stamps, key, make: make())  # every part drawn on its page
+        alone = []
+        for subject_id, code in visits:
+            alone += placed(service.requisition_pdf(subject_id, code, on), tmp_path)
+            if code.endswith("D1"):
+                alone += placed(service.dosing_pdf(subject_id, int(code[1:code.index("D")])), tmp_path)
+    assert len(placed(packet, tmp_path)) == len(alone) == 9 + 7  # a requisition page each, 7 day 1s' calendars
+    assert placed(packet, tmp_path) == alone

@@ -5,10 +5,11 @@ import shutil
 import subprocess
 
 import pytest
+from reportlab.lib.units import mm
 from helpers import TODAY, d, make_subject
 
 from coordinator.forms.common import build
-from coordinator.forms.requisition import _subject_block, accession_id, ordered, requisition_pdf
+from coordinator.forms.requisition import _Barcode, _header, _subject_block, accession_id, ordered, requisition_pdf
 from coordinator.model import VisitRecord
 from coordinator.schedule import build_plan
 
@@ -158,3 +159,27 @@ def test_a_name_longer_than_its_cell_wraps_whole(protocol, tmp_path):
     subject = make_subject("101-001", c1d1=d("2025-03-03"), name=name)
     text = " ".join(text_of(requisition_pdf(protocol, subject, visit(protocol, subject, "C1D8"), TODAY), tmp_path).split())
     assert name.split()[-1] in text and text.count("Synthetic-Doubleday") == 5 and "C1D8" in text
+
+
+@needs_poppler
+def test_the_barcode_stands_where_the_header_table_would_hold_it(protocol, tmp_path):
+    """In a packet the header is shared and the page's barcode drawn in the room it leaves (Inset)."""
+    subject = make_subject("101-001", c1d1=d("2025-03-03"))
+    v = visit(protocol, subject, "C1D8")
+    pdf = requisition_pdf(protocol, subject, v, d("2025-03-10"), "Synthetic Hospital")
+    barcode = _Barcode(accession_id("101-001", "C1D8", d("2025-03-10")), barHeight=12 * mm, barWidth=0.27 * mm,
+                       humanReadable=True, fontSize=9)
+    table = build([_header(protocol, "Synthetic Hospital", "local_lab", barcode)], "t", protocol.code, TODAY)
+    header = [word for word in placed_words(table, tmp_path) if word[1] < 800]  # not the footer
+    assert ("101-001-C1D8-20250310" in {word for *_, word in header}) and len(header) > 10
+    assert set(header) <= set(placed_words(pdf, tmp_path))  # every word of the header, in its place
+
+
+@needs_poppler
+def test_each_page_names_its_subject_and_form_in_the_footer(protocol, tmp_path):
+    subject = make_subject("101-001", c1d1=d("2025-03-03"))
+    pdf = requisition_pdf(protocol, subject, visit(protocol, subject, "SCR"), d("2025-02-20"))
+    pages = [" ".join(page.split()) for page in text_of(pdf, tmp_path).split("\f")[:-1]]
+    assert len(pages) == 2
+    assert "subject 101-001 · lab requisition SCR, local laboratory" in pages[0]
+    assert "subject 101-001 · lab requisition SCR, research / biomarker samples" in pages[1]

@@ -84,3 +84,11 @@ def test_the_form_holds_the_lines_drawn_on_its_edges():
     left, bottom, right, top = map(float, box.groups())
     width, height = part().wrap(WIDTH, FRAME_HEIGHT)
     assert left < -0.4 and bottom < -0.4 and right > width + 0.4 and top > height + 0.4
+
+
+def test_two_stamps_may_draw_into_one_document(tmp_path):
+    first, second = Stamps(), Stamps()
+    pdf = build([first(("x",), part), PageBreak(), second(("x",), stack)], "t", "TEST", PRINTED)
+    assert forms(pdf) == 2
+    first_page, second_page = (" ".join(re.sub(r"<[^>]+>", "", word) for word in page) for page in words(pdf, tmp_path))
+    assert "Specimen SERUM" in first_page and "LAB REQUISITION" in second_page

@@ -69,8 +69,8 @@ from coordinator.ui import app
 opened = app.open_window
 
 
-def open_window(path, user=None):
-    window = opened(path, user)
+def open_window(*args, **kwargs):
+    window = opened(*args, **kwargs)
     shown = time.perf_counter()
 
     def on_loaded():

@@ -3,7 +3,6 @@
 import datetime as dt
 import functools
 
-from dateutil.relativedelta import relativedelta
 
 def parse_iso(text: object) -> dt.date:
     """Parse a strict ISO ``YYYY-MM-DD`` date; raise ``ValueError`` with a readable reason."""
@@ -29,6 +28,7 @@ def days(n: int) -> dt.timedelta:
 
 def add_months(day: dt.date, months: int) -> dt.date:
     """Calendar months, clamped at the month end (31-Jan + 3 months = 30-Apr)."""
+    from dateutil.relativedelta import relativedelta  # only here: the window starts on cached plans, without it
     return day + relativedelta(months=months)
 
 

@@ -167,14 +167,32 @@ class Service:
     # -- opening and creating ------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, user: str | None = None, today: dt.date | None = None,
-             account: Account | None = None) -> Service:
+             account: Account | None = None, protocol: Protocol | None = None) -> Service:
         """Open a study database. Where it has accounts, nothing can be done before ``log_in``;
-        ``account``: a log-in this process already checked (a worker thread's second connection)."""
-        store, protocol = _open_store(path)
+        ``account``: a log-in this process already checked (a worker thread's second connection);
+        ``protocol``: the protocol read from this database before (the window's), taken again
+        without parsing while the database still holds the same text (threads may share one: it
+        never changes once loaded, and its look-ups only fill caches)."""
+        store, protocol = _open_store(path, known=protocol)
         service = cls(store, protocol, account.name if account else user or _os_user(), today or dt.date.today(),
                       account)
         service._refresh_stale_plans()
         return service
+
+    @classmethod
+    def open_if_quick(cls, path: str | Path, user: str | None = None) -> Service | None:
+        """``open``, unless opening has slow work to do first: migrating the schema or rebuilding
+        every cached plan, which takes a while on a large database (the app does it on a worker
+        thread). None then, with nothing migrated or rebuilt."""
+        store, protocol = _open_store(path, migrate=False)
+        service = cls(store, protocol, user or _os_user(), dt.date.today())
+        quick = False
+        try:
+            quick = not store.migrations_pending() and store.meta("plan_version") == service._plan_version()
+        finally:
+            if not quick:
+                service.close()
+        return service if quick else None
 
     @classmethod
     def create(cls, path: str | Path, protocol_path: str | Path | None = None, user: str | None = None,
@@ -990,14 +1008,18 @@ def restore_damaged(path: str | Path, backup: str | Path, user: str | None = Non
         backup_mod.remove_with_side_files(copy[0])
 
 
-def _open_store(path: str | Path) -> tuple[Store, Protocol]:
-    """The store at ``path`` and the protocol stored in it."""
-    store = Store(path)
+def _open_store(path: str | Path, migrate: bool = True, known: Protocol | None = None) -> tuple[Store, Protocol]:
+    """The store at ``path`` and the protocol stored in it: ``known`` when that is the one stored
+    (parsing and checking a protocol takes a few milliseconds, a worker thread's read as long again)."""
+    store = Store(path, migrate=migrate)
     text = store.meta("protocol_text")
     if text is None:
         store.close()
         raise StoreError(f"{path} holds no protocol: it was not created by 'coordinator init'.")
-    return store, protocol_mod.loads(text, source=f"{store.meta('protocol_source')} (stored in {path})")
+    source = f"{store.meta('protocol_source')} (stored in {path})"
+    if known is not None and known.text == text and known.source == source:
+        return store, known
+    return store, protocol_mod.loads(text, source=source)
 
 
 def _restore_with_row(copy, name: str, path: Path, user: str, why: str, log_in=None, before=None, checked=False):

@@ -8,6 +8,7 @@ import pytest
 
 from helpers import fails, ok
 
+from coordinator import cli as cli_mod
 from coordinator.cli import main
 
 
@@ -110,6 +111,26 @@ def test_bad_input_exits_2_with_one_line(enrolled, args, words):
 def test_usage_errors_exit_2(run):
     fails(run("due", "--days", "-1"), "--days")
     fails(run("frobnicate"), "invalid choice")
+
+
+@pytest.mark.parametrize("argv", [[], ["open"], ["--db", "x.db", "open", "--smoke"], ["--db", "open"],
+                                  ["--user=ann", "--db=x.db", "open", "--demo", "--smoke"], ["open", "--smoke", "--demo"]])
+def test_opening_the_window_is_parsed_with_the_open_command_alone_and_the_same(argv):
+    assert cli_mod._opens_window(argv)
+    assert vars(cli_mod.build_parser(window_only=True).parse_args(argv)) == vars(cli_mod.build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("argv", [["-h"], ["--help"], ["--version"], ["open", "-h"], ["open", "--he"], ["due"],
+                                  ["--db", "x.db", "due"], ["open", "extra"], ["frobnicate"], ["--db"]])
+def test_every_other_command_line_is_parsed_with_every_command(argv):
+    assert not cli_mod._opens_window(argv)
+
+
+def test_the_help_still_lists_every_command(run, capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = capsys.readouterr().out
+    assert all(f"    {name}" in shown for name in ("open", "due", "print", "backup", "restore", "site", "user"))
 
 
 def test_missing_database_and_broken_protocol(tmp_path, run):

@@ -218,6 +218,39 @@ def test_plan_cache_is_rebuilt_when_the_engine_changes(enrolled, db_path):
     assert [v.code for v in reopened.store.plan("101-001")][:3] == ["SCR", "C1D1", "C1D8"]
 
 
+def test_a_quick_open_leaves_a_plan_rebuild_to_a_full_open(enrolled, db_path):
+    """The app opens at once on the GUI thread what needs no slow work; the rest (here every plan
+    to rebuild after the schedule rules changed) it opens fully on a worker thread first."""
+    from coordinator.service import Service
+
+    enrolled.close()
+    quick = Service.open_if_quick(db_path, user="tester")
+    assert quick.store.subject_ids() == ["101-001"] and quick.store.plan("101-001")
+    quick.store.conn.execute("UPDATE meta SET value = 'old' WHERE key = 'plan_version'")
+    quick.store.conn.commit()
+    quick.close()
+    assert Service.open_if_quick(db_path, user="tester") is None
+    Service.open(db_path, today=TODAY).close()  # rebuilds them
+    Service.open_if_quick(db_path, user="tester").close()
+
+
+def test_a_protocol_already_read_from_the_database_is_not_parsed_again(enrolled, db_path):
+    """A worker thread's reads open the database again; the window's protocol is reused while
+    the database holds the same text (parsing it takes as long as the read of a small study)."""
+    from coordinator import protocol as protocol_mod
+    from coordinator.service import Service
+
+    window = Service.open(db_path, today=TODAY)
+    worker = Service.open(db_path, today=TODAY, protocol=window.protocol)
+    assert worker.protocol is window.protocol
+    worker.close()
+    other = protocol_mod.loads(window.protocol.text, source="elsewhere.toml")  # another file's, same text
+    worker = Service.open(db_path, today=TODAY, protocol=other)
+    assert worker.protocol is not other and worker.protocol == window.protocol
+    worker.close()
+    window.close()
+
+
 def test_due_query_agrees_with_the_engine(tmp_path, protocol):
     """The due list is graded in SQL for speed; it must say exactly what visit_status says."""
     import datetime as dt

@@ -130,7 +130,10 @@ class Transaction:
 class Store:
     """An open coordinator database file."""
 
-    def __init__(self, path: str | Path, create: bool = False, busy_timeout: float = BUSY_TIMEOUT_S):
+    def __init__(self, path: str | Path, create: bool = False, busy_timeout: float = BUSY_TIMEOUT_S,
+                 migrate: bool = True):
+        """``migrate=False``: leave pending migrations (``migrations_pending``) to another opening,
+        which may take long on a large database (the app's runs on a worker thread)."""
         self.path = Path(path)
         if self.path.is_dir():
             raise StoreError(f"{self.path} is a folder: give the path of a database file inside it.")
@@ -155,7 +158,10 @@ class Store:
                     self._check_ours()
                 if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     conn.execute("PRAGMA journal_mode = wal")
-                self._migrate()
+                if migrate:
+                    self._migrate()
+                else:
+                    self._pending_migrations()  # a file of a newer version is refused either way
             except BaseException:
                 if create:
                     self.discard()
@@ -228,17 +234,28 @@ class Store:
                 self.conn.execute("ROLLBACK")
             raise
 
-    def _migrate(self) -> None:
+    def _pending_migrations(self) -> list:
+        """The migrations this file still needs (all of them for a new one); a file that a newer
+        version of the app migrated further is refused."""
         if "schema_migrations" not in self._table_names():
-            self.conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-                              "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            return list(MIGRATIONS)
         done = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
         newest = max(version for version, _, _ in MIGRATIONS)
         if done and max(done) > newest:
             raise StoreError(f"{self.path} was written by a newer version of coordinator: update the app to open it.")
-        for version, name, statements in MIGRATIONS:
-            if version in done:
-                continue
+        return [migration for migration in MIGRATIONS if migration[0] not in done]
+
+    def migrations_pending(self) -> bool:
+        """Whether the schema needs migrating (opened with ``migrate=False``)."""
+        with self._translating("read"):
+            return bool(self._pending_migrations())
+
+    def _migrate(self) -> None:
+        pending = self._pending_migrations()
+        if pending:
+            self.conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                              "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        for version, name, statements in pending:
             with self._migrating():
                 # another process may have applied it while this one waited for the write lock
                 if self.conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?", (version,)).fetchone():

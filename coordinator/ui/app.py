@@ -1,4 +1,4 @@
-"""Starting the desktop app: the first-run choice, opening the database off the GUI thread, the window.
+"""Starting the desktop app: the first-run choice, opening the database (what takes long off the GUI thread), the window.
 
 The command line calls ``run`` (imported only then, so the CLI itself never
 loads Qt). Anything unexpected reaches ``_excepthook``: a known problem shows as
@@ -50,6 +50,7 @@ def run(path: Path, user: str | None = None, first_run: str = "ask", smoke: bool
     sys.excepthook = _excepthook
     ask.UNATTENDED = smoke
     path = Path(path)
+    create, protocol_file = None, None
     if not path.exists():
         if first_run == "demo":
             choice = ("demo", None)
@@ -58,12 +59,8 @@ def run(path: Path, user: str | None = None, first_run: str = "ask", smoke: bool
             choice = FirstRunDialog.choose(path)
         if choice is None:
             return 0
-        kind, protocol_file = choice
-        if not prepare_database(path, user, kind, protocol_file):
-            return 2
-    elif not prepare_database(path, user, None, None):
-        return 2
-    window = open_window(path, user)
+        create, protocol_file = choice
+    window = open_window(path, user, create, protocol_file)
     if window is None:
         return 2
     if smoke:
@@ -71,13 +68,13 @@ def run(path: Path, user: str | None = None, first_run: str = "ask", smoke: bool
     return app.exec()
 
 
-def open_window(path: Path, user: str | None = None) -> MainWindow | None:
-    """A main window on ``path``; the database was prepared (migrated, plans rebuilt) already.
-    Where it has accounts, the log-in comes first; None when the user quits it."""
-    try:
-        service = Service.open(path, user=user)
-    except CoordinatorError as exc:
-        ask.error(None, f"The database cannot be opened.\n\n{exc}")
+def open_window(path: Path, user: str | None = None, create: str | None = None,
+                protocol_file: Path | None = None) -> MainWindow | None:
+    """A main window on ``path`` (``open_database``: made first when ``create`` says so). Where the
+    database has accounts, the log-in comes first; None when it cannot be opened or the user quits
+    the log-in."""
+    service = open_database(path, user, create, protocol_file)
+    if service is None:
         return None
     if service.needs_log_in() and _log_in(service, user, path) is None:
         service.close()
@@ -106,62 +103,94 @@ def _log_in(service: Service, user: str | None, path: Path) -> Account | None:
         return None
 
 
-def prepare_database(path: Path, user: str | None, create: str | None, protocol_file: Path | None) -> bool:
-    """Create (demo or new study) or open the database once on a worker thread, so that the
-    migrations and any plan rebuild of a large database never freeze the window."""
-    outcome: dict[str, object] = {}
+def open_database(path: Path, user: str | None, create: str | None = None,
+                  protocol_file: Path | None = None) -> Service | None:
+    """The service on ``path``, opened on the GUI thread, or None when it cannot be opened (the
+    user is told why; a damaged file is offered its last good backup). ``create``: "demo" or "new"
+    (with ``protocol_file``, else the bundled study) makes it first.
 
-    def work() -> None:
+    Most opens are quick and happen at once. What can take long runs first on a worker thread,
+    so that a large database never freezes the window: making the database (the demo's subjects),
+    migrating its schema, rebuilding every cached plan after the schedule rules changed. A
+    progress window shows once that has taken PROGRESS_AFTER_MS."""
+    service, problem = None, None
+    if create is None:
+        service, problem = _attempt(lambda: Service.open_if_quick(path, user=user))
+    if service is None and problem is None:
+        _, problem = _in_background(f"Opening {path.name}…", lambda: _prepare(path, user, create, protocol_file))
+        if problem is None:
+            service, problem = _attempt(lambda: Service.open(path, user=user))
+    if problem is None:
+        return service
+    kind, text = problem
+    if kind == "damaged":  # its last good backup is offered; restored, it is opened again
+        from coordinator.ui.backups import offer_last_good_backup
+        return open_database(path, user) if offer_last_good_backup(None, path, text, user) else None
+    if kind == "bug":
+        ask.bug(None, "Opening the database failed.", text)
+    else:
+        ask.error(None, f"The database cannot be opened.\n\n{text}")
+    return None
+
+
+def _prepare(path: Path, user: str | None, create: str | None, protocol_file: Path | None) -> None:
+    """The slow part of opening (on a worker thread): make the database, or open it once, which
+    migrates it and rebuilds its plans as needed; then close it."""
+    if create is not None:
         try:
-            if create is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            if create == "demo":
-                from coordinator import demo
-                service = Service.create(path, user=user)
-                try:
-                    service.import_subjects(demo.demo_subjects(service.protocol, service.today), source="demo")
-                except BaseException:
-                    service.store.discard()
-                    raise
-            elif create == "new":
-                service = Service.create(path, protocol_file, user=user)
-            else:
-                service = Service.open(path, user=user)
-            service.close()
-        except DamagedDatabase as exc:
-            outcome["damaged"] = str(exc)
-        except CoordinatorError as exc:
-            outcome["error"] = str(exc)
+            path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            outcome["error"] = f"Cannot create the folder {path.parent}: {exc.strerror or exc}."
-        except Exception:  # a bug: shown as one, on the GUI thread
-            outcome["bug"] = traceback.format_exc()
+            raise CoordinatorError(f"Cannot create the folder {path.parent}: {exc.strerror or exc}.") from None
+    if create == "demo":
+        from coordinator import demo
+        service = Service.create(path, user=user)
+        try:
+            service.import_subjects(demo.demo_subjects(service.protocol, service.today), source="demo")
+        except BaseException:
+            service.store.discard()
+            raise
+    elif create == "new":
+        service = Service.create(path, protocol_file, user=user)
+    else:
+        service = Service.open(path, user=user)
+    service.close()
 
-    thread = threading.Thread(target=work, name="open-database", daemon=True)
+
+def _attempt(work):
+    """(what ``work()`` returned, None), or (None, (kind, text)) for the problem it raised: a
+    "damaged" database, an "error" the user can act on, or a "bug" (its traceback)."""
+    try:
+        return work(), None
+    except DamagedDatabase as exc:
+        return None, ("damaged", str(exc))
+    except CoordinatorError as exc:
+        return None, ("error", str(exc))
+    except OSError as exc:  # the file or its folder out of reach (permissions, a drive gone)
+        return None, ("error", str(exc))
+    except Exception:  # a bug: shown as one, on the GUI thread
+        return None, ("bug", traceback.format_exc())
+
+
+def _in_background(label: str, work):
+    """``_attempt(work)`` on a worker thread while the GUI thread handles events; a busy progress
+    window (application-modal) once it has taken PROGRESS_AFTER_MS."""
+    outcome = []
+    thread = threading.Thread(target=lambda: outcome.append(_attempt(work)), name="open-database", daemon=True)
     thread.start()
-    progress = QProgressDialog(f"Opening {path.name}…", "", 0, 0)
-    progress.setCancelButton(None)
-    progress.setWindowModality(Qt.WindowModality.ApplicationModal)
-    progress.setMinimumDuration(PROGRESS_AFTER_MS)
-    started = time.monotonic()
+    started, progress = time.monotonic(), None
     while thread.is_alive():
         QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 30)
-        thread.join(0.002)  # a small database opens in a few ms: do not sleep longer than that
-        if time.monotonic() - started > PROGRESS_AFTER_MS / 1000:
-            progress.setValue(0)  # keeps the busy bar moving
-    progress.close()
-    if "damaged" in outcome:  # its last good backup is offered; restored, it is opened again
-        from coordinator.ui.backups import offer_last_good_backup
-        if offer_last_good_backup(None, path, str(outcome["damaged"]), user):
-            return prepare_database(path, user, None, None)
-        return False
-    if "error" in outcome:
-        ask.error(None, f"The database cannot be opened.\n\n{outcome['error']}")
-        return False
-    if "bug" in outcome:
-        ask.bug(None, "Opening the database failed.", str(outcome["bug"]))
-        return False
-    return True
+        thread.join(0.002)  # a small database is made in a few ms: do not sleep longer than that
+        if progress is None and time.monotonic() - started > PROGRESS_AFTER_MS / 1000:
+            progress = QProgressDialog(label, "", 0, 0)
+            progress.setCancelButton(None)
+            progress.setWindowModality(Qt.WindowModality.ApplicationModal)
+            progress.setMinimumDuration(0)
+        if progress is not None:
+            progress.setValue(0)  # shows it, and keeps the busy bar moving
+    if progress is not None:
+        progress.close()
+    return outcome[0]
 
 
 def _excepthook(kind, value, tb) -> None:

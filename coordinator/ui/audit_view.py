@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from coordinator.errors import CoordinatorError
 from coordinator.ui import ask
 from coordinator.ui.audit_table import CHANGE, AuditFilter, AuditTableModel
-from coordinator.ui.form import DateEdit
+from coordinator.ui.fields import DateEdit
 from coordinator.ui.session import Session
 from coordinator.ui.table import list_view
 from coordinator.ui.when_shown import WhenShown

@@ -9,7 +9,6 @@ Signals:
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -31,6 +30,7 @@ def backup_folder(path: Path) -> Path:
     chosen = settings.BACKUP_FOLDER.get().strip()
     if not chosen:
         return service_mod.default_backup_folder(path)
+    import hashlib  # only for a chosen folder: a faster start
     place = hashlib.sha256(str(Path(path).resolve()).encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return Path(chosen).expanduser() / f"{Path(path).stem}-{place}"
 

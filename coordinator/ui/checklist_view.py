@@ -21,7 +21,7 @@ from coordinator.errors import CoordinatorError, CorrectionNeedsReason
 from coordinator.ui import access, ask
 from coordinator.ui.checklist_table import ChecklistTableModel
 from coordinator.ui.table import list_view
-from coordinator.ui.form import DateEdit
+from coordinator.ui.fields import DateEdit
 from coordinator.ui.session import Session
 from coordinator.ui.status import visit_look
 from coordinator.ui.times import local_time

@@ -1,8 +1,9 @@
 """The dashboard: what to do on a day, most urgent first, with counts at the top.
 
-It reloads on a worker thread after every change, when the day looked at moves
-and at midnight (while hidden, once when next shown), so a large database never
-makes the window stutter; a reload that a newer one overtook is dropped.
+It reads its rows on a worker thread when first shown, then after every change,
+when the day looked at moves and at midnight (while hidden, once when next shown),
+so a large database never makes the window stutter; a reload that a newer one
+overtook is dropped.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ class DueView(QWidget):
         self._generation = 0
         self._build_ui()
         self._connect_signals()
-        self.refresh()
 
     def _build_ui(self) -> None:
         layout = QVBoxLayout(self)
@@ -76,7 +76,9 @@ class DueView(QWidget):
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._on_table_context_menu_requested)
         self.print_day_button.clicked.connect(self.print_day)
-        self.reloader = WhenShown(self, self.refresh)  # hidden, it reloads when shown again
+        # read when first shown, so the window is up first (the read's worker thread would share
+        # Python with it); hidden, it reloads when shown again
+        self.reloader = WhenShown(self, self.refresh, stale=True)
         self.session.changed.connect(self.reloader.request)
         self.session.day_changed.connect(self.reloader.request)  # and at midnight: "Today, ..." moves on
 

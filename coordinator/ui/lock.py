@@ -10,6 +10,7 @@ identifying stays on screen (design.md).
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -18,7 +19,9 @@ from PySide6.QtWidgets import QApplication, QDialog, QMainWindow, QMenu, QStacke
 
 from coordinator.service import Service
 from coordinator.ui import settings
-from coordinator.ui.lock_screen import LockScreen
+
+if TYPE_CHECKING:
+    from coordinator.ui.lock_screen import LockScreen
 
 MINUTE_MS = 60_000  # tests make a "minute" a few milliseconds
 INPUT_EVENTS = frozenset({
@@ -106,6 +109,7 @@ class WindowLock(QObject):
         self._focus: QWidget | None = None
         self._status_visible = True
         self._switched_off: list[tuple[QAction | QShortcut, bool]] = []  # and whether each was on
+        self._screen: LockScreen | None = None
         self._actions = QActionGroup(self)  # a disabled group keeps its actions disabled, whoever enables them
         self._actions.setExclusionPolicy(QActionGroup.ExclusionPolicy.None_)
         self._build_ui()
@@ -115,15 +119,23 @@ class WindowLock(QObject):
         self.content = self.window.takeCentralWidget()
         self.pages = QStackedWidget()
         self.pages.addWidget(self.content)
-        self.screen = LockScreen(self.service)
-        self.pages.addWidget(self.screen)
         self.window.setCentralWidget(self.pages)
         self.watch = InactivityWatch(self)
 
     def _connect_signals(self) -> None:
         self.watch.idle.connect(self.lock)
-        self.screen.unlocked.connect(self.unlock)
-        self.screen.quit_requested.connect(self.window.close)
+
+    @property
+    def screen(self) -> LockScreen:
+        """The lock screen, the stack's second page: built at the first lock (single-user mode
+        never locks, and the window is up sooner without it)."""
+        if self._screen is None:
+            from coordinator.ui.lock_screen import LockScreen
+            self._screen = LockScreen(self.service)
+            self.pages.addWidget(self._screen)
+            self._screen.unlocked.connect(self.unlock)
+            self._screen.quit_requested.connect(self.window.close)
+        return self._screen
 
     @property
     def available(self) -> bool:
@@ -132,7 +144,7 @@ class WindowLock(QObject):
 
     @property
     def locked(self) -> bool:
-        return self.pages.currentWidget() is self.screen
+        return self._screen is not None and self.pages.currentWidget() is self._screen
 
     def set_minutes(self, minutes: int) -> None:
         """Lock after this many minutes without input; nobody logged in: never by itself. With

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from coordinator.errors import CoordinatorError
 from coordinator.service import Service
-from coordinator.ui.form import ErrorLabel, password_edit, waiting
+from coordinator.ui.fields import ErrorLabel, password_edit, waiting
 
 
 class LockScreen(QWidget):

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QL
 from coordinator.accounts import Account
 from coordinator.errors import CoordinatorError
 from coordinator.service import Service
-from coordinator.ui.form import ErrorLabel, password_edit, waiting
+from coordinator.ui.fields import ErrorLabel, password_edit, waiting
 
 
 class LogInDialog(QDialog):

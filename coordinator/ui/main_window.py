@@ -17,14 +17,13 @@ import PySide6
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QListWidget, QMainWindow, QMessageBox, QPushButton,
-    QStackedWidget, QToolButton, QVBoxLayout, QWidget,
+    QHBoxLayout, QLabel, QListWidget, QMainWindow, QPushButton, QStackedWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
 from coordinator import __version__
 from coordinator.ui import access, ask, settings
 from coordinator.ui.due_view import DueView
-from coordinator.ui.form import DateEdit
+from coordinator.ui.fields import DateEdit
 from coordinator.ui.lock import WindowLock
 from coordinator.ui.backups import BackupKeeper
 from coordinator.ui.session import Session
@@ -327,10 +326,7 @@ class MainWindow(QMainWindow):
     def _on_open_triggered(self) -> None:
         name = ask.open_file(self, "Open a study database", str(self.session.path.parent),
                              "Coordinator databases (*.db);;All files (*)")
-        if not name or not self._open_window:
-            return
-        from coordinator.ui.app import prepare_database  # migrations and plan rebuilds off the GUI thread
-        if prepare_database(Path(name), self.service.user, None, None) and self._open_window(Path(name), self.service.user):
+        if name and self._open_window and self._open_window(Path(name), self.service.user):
             self.close()
 
     def _on_new_triggered(self) -> None:
@@ -341,9 +337,7 @@ class MainWindow(QMainWindow):
         if Path(name).exists():
             ask.error(self, f"{name} already exists; choose a new file name.")
             return
-        from coordinator.ui.app import prepare_database  # the same off-thread creation as at first start
-        if prepare_database(Path(name), self.service.user, "new", None) and self._open_window:
-            self._open_window(Path(name), self.service.user)
+        if self._open_window and self._open_window(Path(name), self.service.user, "new"):  # made as at first start
             self.close()
 
     def _on_import_triggered(self) -> None:
@@ -398,6 +392,8 @@ class MainWindow(QMainWindow):
 
     def _on_about_triggered(self) -> None:
         import platform
+
+        from PySide6.QtWidgets import QMessageBox  # as ask's dialogs: loaded when first needed
         protocol = self.service.protocol
         QMessageBox.about(self, "About Coordinator", (
             f"<h3>Coordinator {__version__}</h3>"

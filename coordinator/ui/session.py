@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from coordinator.service import Change, Service
 
 CLOCK_INTERVAL_MS = 30_000
-RESULTS_INTERVAL_MS = 15
+RESULTS_INTERVAL_MS = 5  # how soon a worker's result is shown; the timer runs only while one is awaited
 
 
 class Session(QObject):
@@ -76,7 +76,7 @@ class Session(QObject):
         Results come back through a queue that a GUI-thread timer drains: the worker never
         touches a Qt object, so no signal has to cross threads and a screen closed meanwhile
         is simply skipped."""
-        args = (self.path, self.service.user, self.service.today, self.service.account)
+        args = (self.path, self.service.user, self.service.today, self.service.account, self.service.protocol)
         self._pending += 1
         self._results_timer.start()
         self._pool.submit(_read, args, read, _if_alive(owner, done), _if_alive(owner, failed), self._results)
@@ -125,9 +125,10 @@ def _if_alive(owner: QObject, callback):
 
 
 def _read(args, read, done, failed, results: queue.SimpleQueue) -> None:
-    path, user, today, account = args
+    path, user, today, account, protocol = args
     try:
-        service = Service.open(path, user=user, today=today, account=account)  # the log-in this window checked
+        # the log-in this window checked, and its protocol (not parsed again while it is the one stored)
+        service = Service.open(path, user=user, today=today, account=account, protocol=protocol)
         try:
             result = read(service)
         finally:

@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QDialogButtonBox
 from coordinator.dates import display
 from coordinator.errors import InputError, LogInFailed
 from coordinator.service import Change
-from coordinator.ui.form import FormDialog, waiting
+from coordinator.ui.fields import waiting
+from coordinator.ui.form import FormDialog
 
 DEFAULT_MEANING = "reviewed and approved"
 

@@ -45,6 +45,21 @@ def test_a_released_version_1_database_upgrades_on_open(tmp_path):
     svc.close()
 
 
+def test_a_database_to_migrate_says_so_and_is_left_as_it_is_until_migrated(tmp_path):
+    """``migrate=False``: what the app's quick open on the GUI thread uses to leave the migrations
+    of a large database to its worker thread."""
+    import shutil
+
+    path = tmp_path / "old.db"
+    shutil.copy(Path(__file__).parent.parent / "data" / "released-v1.db", path)
+    store = Store(path, migrate=False)
+    assert store.migrations_pending() and store.schema_version() == 1
+    store.close()
+    store = Store(path)
+    assert not store.migrations_pending() and store.schema_version() == 4
+    store.close()
+
+
 def test_planned_c1d1_is_stored(service, db_path):
     service.add_subject(make_subject("101-001", planned_c1d1=d("2025-03-03")))
     service.add_subject(make_subject("101-002"))
@@ -178,6 +193,8 @@ def test_newer_schema_is_refused(service, db_path):
     service.close()
     with pytest.raises(StoreError, match="newer version of coordinator"):
         Service.open(db_path)
+    with pytest.raises(StoreError, match="newer version of coordinator"):
+        Store(db_path, migrate=False)
 
 
 def test_a_second_writer_waits_or_fails_cleanly_never_loses_a_change(enrolled, db_path):

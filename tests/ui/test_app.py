@@ -3,10 +3,14 @@
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from helpers import TODAY, make_subject
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QProgressDialog
 
 from coordinator.service import Service
 
@@ -69,14 +73,57 @@ def test_first_run_offers_the_demo_or_a_new_study(tmp_path, qtbot):
     assert dialog.choice is None and dialog.result() == dialog.DialogCode.Rejected
 
 
-def test_a_new_study_database_is_created_off_the_gui_thread(tmp_path, answers):
+def test_a_new_study_database_is_created_off_the_gui_thread(tmp_path, answers, monkeypatch):
+    made_on = []
+    create = Service.create.__func__
+    monkeypatch.setattr(Service, "create", classmethod(
+        lambda cls, *args, **kwargs: made_on.append(threading.current_thread().name) or create(cls, *args, **kwargs)))
     db = tmp_path / "new.db"
-    assert app_mod.prepare_database(db, None, "new", None)
-    service = Service.open(db)
+    service = app_mod.open_database(db, None, "new")
     assert service.store.subject_ids() == [] and service.protocol.code == "SEL-LEN-MM"
+    assert made_on == ["open-database"]
     service.close()
-    assert not app_mod.prepare_database(tmp_path / "other.db", None, "new", tmp_path / "missing.toml")
+    assert app_mod.open_database(tmp_path / "other.db", None, "new", tmp_path / "missing.toml") is None
     assert "cannot be opened" in answers.errors[0] and not (tmp_path / "other.db").exists()
+
+
+def test_a_database_with_nothing_to_redo_opens_at_once_on_the_gui_thread(service, db_path, monkeypatch, answers):
+    service.close()
+    monkeypatch.setattr(app_mod, "_in_background", lambda *_args: pytest.fail("opened through a worker thread"))
+    opened = app_mod.open_database(db_path, "tester")
+    assert opened.store.subject_ids() == [] and threading.current_thread() is threading.main_thread()
+    opened.close()
+
+
+def test_plans_to_rebuild_are_rebuilt_off_the_gui_thread_behind_a_progress_window(service, db_path, monkeypatch,
+                                                                                   answers):
+    """After the schedule rules changed, every plan is rebuilt on opening: on a large database
+    that takes a while, so it runs on a worker thread, and the window shows its progress."""
+    service.add_subject(make_subject("101-050", c1d1=TODAY))
+    service.store.conn.execute("UPDATE meta SET value = 'old' WHERE key = 'plan_version'")
+    service.store.conn.commit()
+    service.close()
+    opened_on, progress_seen = [], []
+    real_open = Service.open.__func__
+
+    def slow_open(cls, *args, **kwargs):
+        opened_on.append(threading.current_thread().name)
+        if threading.current_thread() is not threading.main_thread():
+            time.sleep(0.3)  # a large database's rebuild
+        return real_open(cls, *args, **kwargs)
+    monkeypatch.setattr(Service, "open", classmethod(slow_open))
+    monkeypatch.setattr(app_mod, "PROGRESS_AFTER_MS", 50)
+    watch = QTimer(interval=20)  # runs only while the GUI thread handles events: it is never frozen
+    watch.timeout.connect(lambda: progress_seen.extend(
+        w.labelText() for w in QApplication.topLevelWidgets() if isinstance(w, QProgressDialog) and w.isVisible()))
+    watch.start()
+    opened = app_mod.open_database(db_path, "tester")
+    watch.stop()
+    assert opened_on == ["open-database", "MainThread"]  # rebuilt on the worker, then opened for the window
+    assert progress_seen and progress_seen[0] == "Opening study.db…"
+    assert opened.store.meta("plan_version") == opened._plan_version()
+    assert not any(isinstance(w, QProgressDialog) and w.isVisible() for w in QApplication.topLevelWidgets())
+    opened.close()
 
 
 def test_an_unexpected_error_is_shown_as_a_bug_not_swallowed(monkeypatch, answers):

@@ -91,18 +91,19 @@ def test_a_damaged_database_is_offered_its_last_good_backup(service, db_path, fo
     db_path.write_bytes(b"scribbled over" * 1000)
     questions = []
     monkeypatch.setattr(ask, "confirm", lambda _parent, question, yes="Yes": questions.append(question) or False)
-    assert not app_mod.prepare_database(db_path, "tester", None, None)  # declined: nothing touched
+    assert app_mod.open_database(db_path, "tester") is None  # declined: nothing touched
     assert "The last good backup is study-" in questions[0] and "1 subjects" in questions[0]
     assert db_path.read_bytes() == b"scribbled over" * 1000
     monkeypatch.setattr(ask, "confirm", lambda _parent, question, yes="Yes": True)
-    assert app_mod.prepare_database(db_path, "tester", None, None)
-    assert Service.open(db_path, user="x").store.subject_ids() == ["101-050"]
+    restored = app_mod.open_database(db_path, "tester")  # and opened
+    assert restored.store.subject_ids() == ["101-050"]
+    restored.close()
     assert list(db_path.parent.glob("study.db.before-restore-*"))
 
 
 def test_a_damaged_database_without_a_backup_says_so(db_path, folder, answers):
     db_path.write_bytes(b"scribbled over" * 1000)
-    assert not app_mod.prepare_database(db_path, "tester", None, None)
+    assert app_mod.open_database(db_path, "tester") is None
     assert "No good backup of it was found in" in answers.errors[-1] and str(folder) in answers.errors[-1]
 
 

@@ -6,6 +6,7 @@ import json
 from PySide6.QtCore import Qt
 
 from coordinator.ui.action_dialogs import EndTreatmentDialog, EnrollDialog, MissedVisitDialog
+from coordinator.ui.main_window import MainWindow
 from coordinator.ui.subject_dialog import SubjectDialog
 from helpers import TODAY, make_subject
 
@@ -450,6 +451,23 @@ def test_the_steroid_is_asked_and_read_alike_for_a_new_subject_and_later(window,
     dialog.field("steroid.drug").setCurrentIndex(dialog.field("steroid.drug").findData(NO_STEROID))
     dialog.accept()
     assert service.subject("101-051").steroid == Steroid(NO_STEROID, 0, ())
+
+
+def test_the_dashboard_reads_its_rows_once_the_window_is_up(session, qtbot, monkeypatch):
+    """The read runs on a worker thread, which would share Python with the window's making: it
+    starts when the dashboard is first shown."""
+    session.service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
+    reads = []
+    run_in_background = session.run_in_background
+    monkeypatch.setattr(session, "run_in_background",
+                        lambda owner, *args: reads.append(type(owner).__name__) or run_in_background(owner, *args))
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    assert reads == [] and window.due_view.rows() == []
+    window.show()
+    assert reads == ["DueView"]
+    qtbot.waitUntil(lambda: not window.due_view.loading)
+    assert ("101-050", "C1D8") in [(r.subject, r.visit) for r in window.due_view.rows()]  # its visit of today
 
 
 def test_a_screen_reads_once_at_midnight_and_a_hidden_one_when_shown_again(window, session, qtbot, monkeypatch):

@@ -72,6 +72,8 @@ def test_forms_are_made_inside_the_bundle(bundle, tmp_path):
     """reportlab's barcodes and font tables load modules by name: the bundle must carry them."""
     db = tmp_path / "forms.db"
     assert start(bundle, tmp_path, "--db", str(db), "demo").returncode == 0
+    # a site name the standard fonts cannot print: the forms' fallback font must be in the bundle
+    assert start(bundle, tmp_path, "--db", str(db), "site", "Szpital w Łodzi").returncode == 0
     for args in (["requisition", "101-003", "SCR"], ["dosing", "101-003", "1"], ["day"]):
         out = tmp_path / f"{args[0]}.pdf"
         made = start(bundle, tmp_path, "--db", str(db), "print", *args, "-o", str(out))

@@ -11,6 +11,7 @@ import functools
 import io
 import math
 from collections.abc import Iterable
+from pathlib import Path
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT
@@ -18,7 +19,8 @@ from reportlab.lib.fonts import ps2tt, tt2ps
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import registerFontFamily, stringWidth
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph
 
 from coordinator.dates import display
@@ -38,9 +40,68 @@ SMALL = ParagraphStyle("small", fontName="Helvetica", fontSize=7.5, leading=9)
 BOLD = ParagraphStyle("bold", parent=BODY, fontName="Helvetica-Bold")
 
 
-def esc(text: object) -> str:
-    """Text for a Paragraph (which reads a little XML)."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+# The PDF standard fonts print only the Western European letters (WinAnsi): a name like Łukasz,
+# Dvořák or Иванов, or a sign like ≥, would print as black boxes. Those characters are printed in
+# DejaVu Sans instead (shipped in resources/fonts: Latin, Greek, Cyrillic and signs; not CJK).
+FALLBACK = {"Helvetica": "DejaVuSans", "Helvetica-Bold": "DejaVuSans-Bold", "Helvetica-Oblique": "DejaVuSans-Oblique",
+            "Helvetica-BoldOblique": "DejaVuSans-Bold"}
+
+
+def _fonts_folder() -> Path:
+    beside = Path(__file__).resolve().parent.parent.parent / "resources" / "fonts"  # a checkout, the bundle
+    if beside.is_dir():
+        return beside
+    import importlib.resources  # an installed wheel
+    return Path(importlib.resources.files("coordinator.resources").joinpath("fonts"))
+
+
+@functools.lru_cache(maxsize=None)
+def _fallback(font: str) -> str:
+    """The font for the characters ``font`` cannot print, registered with reportlab at first use."""
+    name = FALLBACK.get(font, "DejaVuSans")
+    try:
+        pdfmetrics.getFont(name)
+    except KeyError:
+        from reportlab.pdfbase.ttfonts import TTFont
+        for face in set(FALLBACK.values()):
+            pdfmetrics.registerFont(TTFont(face, str(_fonts_folder() / f"{face}.ttf")))
+        registerFontFamily("DejaVuSans", normal="DejaVuSans", bold="DejaVuSans-Bold", italic="DejaVuSans-Oblique",
+                           boldItalic="DejaVuSans-Bold")
+    return name
+
+
+def _printable(text: str, font: str = "Helvetica") -> bool:
+    try:
+        text.encode(pdfmetrics.getFont(font).encName)
+        return True
+    except (UnicodeEncodeError, AttributeError):  # AttributeError: a TrueType font, which has no such table
+        return font not in FALLBACK
+
+
+def in_fonts(text: str, font: str) -> list[tuple[str, str]]:
+    """``text`` cut where it needs the fallback font: [(text, font)], as the PDF prints each piece."""
+    if _printable(text, font):
+        return [(text, font)]
+    pieces: list[tuple[str, str]] = []
+    for char in text:
+        face = font if _printable(char, font) else _fallback(font)
+        if pieces and pieces[-1][1] == face:
+            pieces[-1] = (pieces[-1][0] + char, face)
+        else:
+            pieces.append((char, face))
+    return pieces
+
+
+def esc(text: object, how: str = "") -> str:
+    """Text for a Paragraph (which reads a little XML); what the standard fonts cannot print is in
+    the fallback font. ``how``: "b" or "i" where the text goes inside <b> or <i> (a <font> tag
+    inside them would not be bold or italic)."""
+    font = {"": "Helvetica", "b": "Helvetica-Bold", "i": "Helvetica-Oblique"}[how]
+    out = []
+    for piece, face in in_fonts(str(text), font):
+        piece = piece.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        out.append(piece if face == font else f'<font name="{face}">{piece}</font>')
+    return "".join(out)
 
 
 def para(text: str, style: ParagraphStyle = BODY) -> Paragraph:
@@ -93,7 +154,7 @@ class Line(Flowable):
         if any(how for _, how in parts):  # bold and italics of the style's font, as the Paragraph's parser picks them
             family, b, i = ps2tt(style.fontName)
             fonts |= {"b": tt2ps(family, 1, i), "i": tt2ps(family, b, 1)}
-        self._runs = [(text, fonts[how]) for text, how in parts if text]
+        self._runs = [piece for text, how in parts if text for piece in in_fonts(text, fonts[how])]
         # what the Paragraph would not print as it is (it folds white space) goes to the Paragraph
         plain = bool(text) and " ".join(text.split()) == text and text.isprintable() and "\xad" not in text \
             and _plain_style(style)
@@ -117,7 +178,7 @@ class Line(Flowable):
     def paragraph(self) -> Paragraph:
         if self._paragraph is None:
             tags = {"b": ("<b>", "</b>"), "i": ("<i>", "</i>"), "": ("", "")}
-            self._paragraph = Paragraph("".join(tags[how][0] + esc(text) + tags[how][1] for text, how in self.parts),
+            self._paragraph = Paragraph("".join(tags[how][0] + esc(text, how) + tags[how][1] for text, how in self.parts),
                                         self.style)
         return self._paragraph
 

@@ -325,9 +325,9 @@ class _Calendar:
         head2: list = ["", ""]
         widths = [DAY_W, date_w]
         for column, width in zip(columns, dose_w):
-            lines = [f"<b>{esc(column.heading)}</b>", f"<font size=7>{esc(_day_ranges(column.days))}</font>"]
+            lines = [f"<b>{esc(column.heading, 'b')}</b>", f"<font size=7>{esc(_day_ranges(column.days))}</font>"]
             if column.change:
-                lines.append(f"<font size=7><b>{esc(column.change_short)}</b></font>")
+                lines.append(f"<font size=7><b>{esc(column.change_short, 'b')}</b></font>")
             head1 += [para("<br/>".join(lines), HEAD), "", ""]
             head2 += ["Dose to take", "Taken", "Initials"]
             widths += [width, BOX_W, INITIALS_W]
@@ -445,7 +445,7 @@ def _dispensing(drug_rows: list[list[str]]) -> Table:
 
 def _reminders(protocol: Protocol, stamps: Stamps) -> list[Flowable]:
     """Each drug's notes from the protocol (supportive care, missed doses), one line per drug."""
-    lines = [f"•  <b>{esc(drug.name)}:</b> {esc(' '.join(drug.notes))}" for drug in protocol.drugs if drug.notes]
+    lines = [f"•  <b>{esc(drug.name, 'b')}:</b> {esc(' '.join(drug.notes))}" for drug in protocol.drugs if drug.notes]
     if not lines:
         return []
     return [_section("Reminders", stamps), stamps(("reminders", *lines), lambda: _block([para(t, NOTE) for t in lines]))]

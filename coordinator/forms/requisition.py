@@ -213,7 +213,7 @@ def _specimen(specimen, entries) -> Table:
         if not procedure.tests and not notes:
             rows.append([TickBox(), line(bold(procedure.label))])
             continue
-        text = f"<b>{esc(procedure.label)}</b>"
+        text = f"<b>{esc(procedure.label, 'b')}</b>"
         if procedure.tests:
             text += f"<br/>{esc(', '.join(procedure.tests))}"
         if notes:

@@ -26,3 +26,33 @@ def test_a_line_prints_where_its_paragraph_would(tmp_path, parts):
     drawn = build([line(*parts), Spacer(1, 5)], "t", "TEST", dt.date(2025, 3, 3))
     typed = build([para(markup, BODY), Spacer(1, 5)], "t", "TEST", dt.date(2025, 3, 3))
     assert words(drawn, tmp_path, "drawn") == words(typed, tmp_path, "typed")
+
+
+def text(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "text.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def fonts(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "fonts.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+
+
+WORLD = "Łukasz Dvořák · Иванов · Ğül Şahin · Σοφία · ≥ 5 mL"  # none of it all in the standard fonts
+
+
+@pytest.mark.parametrize("make", [lambda t: line("Name ", bold(t)), lambda t: para(f"Name <b>{esc(t, 'b')}</b>", BODY)],
+                         ids=["line", "paragraph"])
+def test_letters_beyond_western_europe_print_as_themselves(tmp_path, make):
+    """Not as the black boxes the PDF standard fonts make of them: those characters are in DejaVu Sans."""
+    pdf = build([make(WORLD)], "t", "TEST", dt.date(2025, 3, 3))
+    assert WORLD in " ".join(text(pdf, tmp_path).split())
+    assert "DejaVuSans-Bold" in fonts(pdf, tmp_path)
+
+
+def test_western_text_keeps_the_standard_fonts(tmp_path):
+    pdf = build([line("Name ", bold("Zoë Müller-Ørsted"))], "t", "TEST", dt.date(2025, 3, 3))
+    assert "Zoë Müller-Ørsted" in text(pdf, tmp_path)
+    assert "DejaVu" not in fonts(pdf, tmp_path)  # nothing embedded that is not needed

@@ -183,3 +183,12 @@ def test_each_page_names_its_subject_and_form_in_the_footer(protocol, tmp_path):
     assert len(pages) == 2
     assert "subject 101-001 · lab requisition SCR, local laboratory" in pages[0]
     assert "subject 101-001 · lab requisition SCR, research / biomarker samples" in pages[1]
+
+
+@needs_poppler
+def test_a_name_in_any_european_script_prints_as_written(protocol, tmp_path):
+    name, mrn = "Łukasz Dvořák-Иванов", "МРН-0042"
+    subject = make_subject("101-001", c1d1=d("2025-03-03"), name=name, mrn=mrn)
+    pdf = requisition_pdf(protocol, subject, visit(protocol, subject, "C1D8"), TODAY, "Szpital w Łodzi")
+    text = " ".join(text_of(pdf, tmp_path).split())
+    assert f"Name {name}" in text and f"MRN {mrn}" in text and "Szpital w Łodzi" in text

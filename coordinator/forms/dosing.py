@@ -90,7 +90,7 @@ def level_text(level: int) -> str:
 def take_text(dose_mg: float, combination: Sequence[tuple[int, float]] | None, form: str) -> str:
     """'40 mg = 2 × 20 mg tablets', '10 mg = 1 × 10 mg capsule', '6 mg = 1 × 4 mg + 1 × 2 mg tablets'."""
     if combination is None:
-        return f"{mg(dose_mg)} mg (no exact {form} count: ask pharmacy)"
+        return f"{mg(dose_mg)} mg: ask pharmacy"  # the notice above the calendar says why
     count = sum(n for n, _ in combination)
     parts = " + ".join(f"{n} × {mg(s)} mg" for n, s in combination)
     return f"{mg(dose_mg)} mg = {parts} {form}{'s' if count > 1 else ''}"
@@ -428,6 +428,10 @@ def _dispensing(drug_rows: list[list[str]]) -> Table:
             "Quantity returned at next visit", "Pill count / checked by"]
     rows: list = [[line(h, style=TABLE_HEAD) for h in head], *drug_rows]
     widths = [27 * mm, 22 * mm, 14 * mm, 37 * mm, 20 * mm, 23 * mm, 20 * mm]
+    # a long drug name (Methylprednisolone) widens its column, taking from the lot number's
+    widest = max((stringWidth(row[0], "Helvetica-Bold", CELL_SIZE) + 2 * PAD for row in drug_rows), default=0)
+    grow = min(max(0.0, widest - widths[0]), widths[5] - 15 * mm)
+    widths[0], widths[5] = widths[0] + grow, widths[5] - grow
     widths.append(WIDTH - sum(widths))
     table = Table(rows, colWidths=widths, rowHeights=[None] + [16] * (len(rows) - 1))
     table.setStyle(TableStyle([

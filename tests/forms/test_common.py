@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from reportlab.platypus import Spacer
 
-from coordinator.forms.common import BODY, bold, build, esc, line, para
+from coordinator.forms.common import BODY, Label, bold, build, esc, line, para
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 
@@ -56,3 +56,14 @@ def test_western_text_keeps_the_standard_fonts(tmp_path):
     pdf = build([line("Name ", bold("Zoë Müller-Ørsted"))], "t", "TEST", dt.date(2025, 3, 3))
     assert "Zoë Müller-Ørsted" in text(pdf, tmp_path)
     assert "DejaVu" not in fonts(pdf, tmp_path)  # nothing embedded that is not needed
+
+
+def test_every_page_of_a_form_names_it_in_the_footer(tmp_path):
+    """A form that runs onto another page still says whose it is there."""
+    from reportlab.platypus import Table
+
+    tall = Table([[f"row {i}"] for i in range(120)])
+    pdf = build([Label("subject 101-001  ·  dosing calendar, cycle 2"), tall], "t", "TEST", dt.date(2025, 3, 3))
+    pages = [" ".join(page.split()) for page in text(pdf, tmp_path).split("\f")[:-1]]
+    assert len(pages) == 3
+    assert all("Study TEST · subject 101-001 · dosing calendar, cycle 2 · printed" in page for page in pages)

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 
 import pytest
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from coordinator.dates import days, display
 from coordinator.errors import InputError
@@ -243,12 +244,19 @@ def test_the_subject_box_stands_where_the_header_table_would_hold_it(protocol, t
     assert drawn == whole and "101-001" in {word for *_, word in drawn}
 
 
-def test_a_form_running_onto_a_second_page_names_its_subject_there(protocol, tmp_path):
-    """13 mg of methylprednisolone cannot be made from its strengths: with its notice and 13 dose
-    days the calendar runs over, and the second page (the signatures) still says whose it is."""
+def test_a_dose_the_strengths_cannot_make_still_fits_one_page(protocol, tmp_path):
+    """13 mg of methylprednisolone cannot be made from its strengths: the notice says so, each dose
+    day says 'ask pharmacy' on one line, and the form stays one page (it ran onto a second page,
+    the signatures alone, before 2026-11-24); the long drug name keeps within its column."""
     odd = subject(steroid=Steroid("methylprednisolone", 13, (1, 2, 3, 4, 8, 9, 10, 11, 15, 16, 17, 18, 22)))
     pdf = dosing_pdf(protocol, odd, 2, PRINTED)
-    texts = [flat(page) for page in read(pdf, tmp_path).split("\f")[:-1]]
-    assert len(texts) == pages(pdf, tmp_path) == 2
-    for page in texts:
-        assert "subject 101-001 · dosing calendar, cycle 2" in page
+    assert pages(pdf, tmp_path) == 1
+    text = flat(read(pdf, tmp_path))
+    assert "Methylprednisolone 13 mg cannot be made exactly from the tablet strengths" in text
+    assert text.count("13 mg: ask pharmacy") == 13
+    assert "subject 101-001 · dosing calendar, cycle 2" in text  # the footer
+    placed = words_placed(pdf, tmp_path)
+    name = next((x, y) for x, y, word in placed if word == "Methylprednisolone" and y > 600)  # the dispensing row
+    right = min(x for x, y, word in placed if abs(y - name[1]) < 1 and x > name[0])
+    width = stringWidth("Methylprednisolone", "Helvetica-Bold", 8)
+    assert name[0] + width < right

@@ -201,13 +201,9 @@ class Line(Flowable):
         if self._wrapped is not None:
             self._wrapped.drawOn(canvas, x, y, _sW)
             return
-        style = self.style
         canvas.saveState()  # the text's font and colour are its own
-        canvas.setFillColor(style.textColor)
-        text = canvas.beginText(self._hAlignAdjust(x, _sW), y + self.height - style.fontSize)
-        for i, (words, font) in enumerate(self._runs):
-            text.setFont(font, style.fontSize, style.leading)
-            (text.textLine if i == len(self._runs) - 1 else text.textOut)(words)
+        text = canvas.beginText()
+        self.write(text, self._hAlignAdjust(x, _sW), y + self.height)
         canvas.drawText(text)
         canvas.restoreState()
 
@@ -262,21 +258,16 @@ class Inset(Flowable):
 
 
 class TickBox(Flowable):
-    """An empty square to tick by hand; ``ticked`` draws a cross (already done)."""
+    """An empty square to tick by hand."""
 
-    def __init__(self, size: float = 3.2 * mm, ticked: bool = False):
+    def __init__(self, size: float = 3.2 * mm):
         super().__init__()
         self.size = size
-        self.ticked = ticked
         self.width = self.height = size
 
     def draw(self) -> None:
-        c = self.canv
-        c.setLineWidth(0.8)
-        c.rect(0, 0, self.size, self.size)
-        if self.ticked:
-            c.line(0, 0, self.size, self.size)
-            c.line(0, self.size, self.size, 0)
+        self.canv.setLineWidth(0.8)
+        self.canv.rect(0, 0, self.size, self.size)
 
 
 class Label(Flowable):

@@ -448,11 +448,16 @@ def _dispensing(drug_rows: list[list[str]]) -> Table:
 
 
 def _reminders(protocol: Protocol, stamps: Stamps) -> list[Flowable]:
-    """Each drug's notes from the protocol (supportive care, missed doses), one line per drug."""
-    lines = [f"•  <b>{esc(drug.name, 'b')}:</b> {esc(' '.join(drug.notes))}" for drug in protocol.drugs if drug.notes]
-    if not lines:
+    """Each drug's notes from the protocol (supportive care, missed doses), one line per drug (the
+    same on every form of a document: one protocol)."""
+    if not any(drug.notes for drug in protocol.drugs):
         return []
-    return [_section("Reminders", stamps), stamps(("reminders", *lines), lambda: _block([para(t, NOTE) for t in lines]))]
+
+    def make() -> Table:
+        return _block([para(f"•  <b>{esc(drug.name, 'b')}:</b> {esc(' '.join(drug.notes))}", NOTE)
+                       for drug in protocol.drugs if drug.notes])
+
+    return [_section("Reminders", stamps), stamps(("reminders",), make)]
 
 
 def _signatures() -> Table:

@@ -233,7 +233,13 @@ def _specimen(specimen, entries) -> Table:
 
 class _Barcode(Code128):
     """reportlab's Code 128, its bars drawn as one path counted in bar widths (whole numbers), then
-    scaled: the same bars for a fraction of the work (a packet has one on every requisition page)."""
+    scaled: the same bars for a fraction of the work (a packet has one on every requisition page).
+    Its encoding is worked out once (reportlab's does it again at each read of its size)."""
+
+    def _calculate(self):
+        if getattr(self, "_encoded_for", None) != self.value:
+            super()._calculate()
+            self._encoded_for = self.value
 
     def draw(self):
         self._calculate()

@@ -3,18 +3,17 @@ row, what to take on each day, the reminders, on one page."""
 
 import dataclasses
 import re
-import shutil
-import subprocess
 
 import pytest
+from helpers import d, make_subject
+from pdfs import pages_of, text_of, words_of
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from coordinator.dates import days, display
 from coordinator.errors import InputError
 from coordinator.forms.dosing import cycle_day1, dosing_pdf, dosing_story, units
 from coordinator.forms.stamps import Stamps
-from coordinator.model import DoseChange, Steroid, VisitRecord
-from helpers import d, make_subject
+from coordinator.model import NO_STEROID, DoseChange, Steroid, VisitRecord
 
 C1D1 = d("2025-03-03")  # a Monday
 C2D1_LATE = d("2025-04-05")  # C2D1's target is Mon 31-Mar-2025: recorded 5 days late
@@ -28,26 +27,6 @@ def subject(**facts):
     return make_subject(**facts)
 
 
-def pdf_tool(name: str) -> str:
-    if shutil.which(name) is None:
-        pytest.skip(f"{name} (poppler-utils) is not installed")
-    return name
-
-
-def read(pdf: bytes, tmp_path) -> str:
-    path = tmp_path / "dosing.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run([pdf_tool("pdftotext"), "-layout", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
-
-
-def pages(pdf: bytes, tmp_path) -> int:
-    path = tmp_path / "pages.pdf"
-    path.write_bytes(pdf)
-    info = subprocess.run([pdf_tool("pdfinfo"), str(path)], capture_output=True, text=True, check=True).stdout
-    return int(re.search(r"^Pages:\s+(\d+)", info, re.M)[1])
-
-
 def rows(text: str) -> dict[int, tuple[str, str]]:
     """Calendar rows as {day: (date, the rest of the line)}."""
     found = {}
@@ -58,28 +37,20 @@ def rows(text: str) -> dict[int, tuple[str, str]]:
     return found
 
 
-def words_placed(pdf: bytes, tmp_path) -> list[tuple[float, float, str]]:
-    path = tmp_path / "placed.pdf"
-    path.write_bytes(pdf)
-    out = subprocess.run([pdf_tool("pdftotext"), "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    return [(round(float(x), 2), round(float(y), 2), word)
-            for x, y, word in re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', out)]
-
-
 def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def test_one_a4_page_for_a_cycle(protocol, tmp_path):
+def test_one_a4_page_for_a_cycle(protocol):
     reduced = subject(dose_changes=(DoseChange("selinexor", -1, 3), DoseChange("lenalidomide", -1, 3)),
                       steroid=Steroid("prednisone", 50, (1, 2, 3, 4, 5)))  # 2 × 20 mg + 1 × 10 mg
     for someone, cycle in [(subject(), 1), (subject(), 2), (reduced, 3), (subject(steroid=None), 2)]:
         pdf = dosing_pdf(protocol, someone, cycle, PRINTED)
-        assert pages(pdf, tmp_path) == 1, (someone.steroid, cycle)
+        assert pages_of(pdf) == 1, (someone.steroid, cycle)
 
 
-def test_a_delayed_cycle_counts_every_row_from_its_actual_day_1(protocol, tmp_path):
-    text = read(dosing_pdf(protocol, subject(), 2, PRINTED), tmp_path)
+def test_a_delayed_cycle_counts_every_row_from_its_actual_day_1(protocol):
+    text = text_of(dosing_pdf(protocol, subject(), 2, PRINTED))
     assert cycle_day1(protocol, subject(), 2) == C2D1_LATE
     assert "Day 1 = Sat 05-Apr-2025" in text
     assert "Day 28 = Fri 02-May-2025" in text
@@ -92,19 +63,19 @@ def test_a_delayed_cycle_counts_every_row_from_its_actual_day_1(protocol, tmp_pa
     assert "Mon 31-Mar" not in text  # the target, where the cycle would have started on time
 
 
-def test_a_cycle_not_yet_started_stands_on_its_target(protocol, tmp_path):
+def test_a_cycle_not_yet_started_stands_on_its_target(protocol):
     # C3D1's target: 28 days after C2D1's actual date
     assert cycle_day1(protocol, subject(), 3) == C2D1_LATE + days(28)
     assert cycle_day1(protocol, subject(), 1) == C1D1
-    text = read(dosing_pdf(protocol, subject(), 3, PRINTED), tmp_path)
+    text = text_of(dosing_pdf(protocol, subject(), 3, PRINTED))
     assert "Day 1 = Sat 03-May-2025 (planned)" in text
     assert rows(text)[1][0] == "Sat 03-May"
 
 
-def test_a_dose_reduction_shows_from_its_cycle_on(protocol, tmp_path):
+def test_a_dose_reduction_shows_from_its_cycle_on(protocol):
     reduced = subject(dose_changes=(DoseChange("selinexor", -1, 3),))
-    before = read(dosing_pdf(protocol, reduced, 2, PRINTED), tmp_path)
-    after = read(dosing_pdf(protocol, reduced, 3, PRINTED), tmp_path)
+    before = text_of(dosing_pdf(protocol, reduced, 2, PRINTED))
+    after = text_of(dosing_pdf(protocol, reduced, 3, PRINTED))
     selinexor_days = (1, 8, 15, 22)
 
     assert "Selinexor, level 0: 60 mg" in before
@@ -118,15 +89,14 @@ def test_a_dose_reduction_shows_from_its_cycle_on(protocol, tmp_path):
     assert "REDUCED from this cycle" in after  # under the column's heading too
     assert "8 tablets (2 × 4 days)" in after  # the dispensing guidance follows the dose
 
-    later = read(dosing_pdf(protocol, reduced, 4, PRINTED), tmp_path)
+    later = text_of(dosing_pdf(protocol, reduced, 4, PRINTED))
     assert "40 mg = 2 × 20 mg tablets" in later and "reduced" not in later.lower()  # still level -1, no news
     back = subject(dose_changes=(DoseChange("selinexor", -1, 3), DoseChange("selinexor", 0, 4)))
-    assert "dose increased from this cycle: level 0 (was 40 mg, level –1)" in read(dosing_pdf(protocol, back, 4, PRINTED),
-                                                                                   tmp_path)
+    assert "dose increased from this cycle: level 0 (was 40 mg, level –1)" in text_of(dosing_pdf(protocol, back, 4, PRINTED))
 
 
-def test_each_drug_on_its_days_only(protocol, tmp_path):
-    calendar = rows(read(dosing_pdf(protocol, subject(), 2, PRINTED), tmp_path))
+def test_each_drug_on_its_days_only(protocol):
+    calendar = rows(text_of(dosing_pdf(protocol, subject(), 2, PRINTED)))
     for day, (_date, rest) in calendar.items():
         assert ("10 mg = 1 × 10 mg capsule" in rest) == (day <= 21), day
         assert ("60 mg = 3 × 20 mg tablets" in rest) == (day in (1, 8, 15, 22)), day
@@ -134,9 +104,9 @@ def test_each_drug_on_its_days_only(protocol, tmp_path):
     assert all(not rest.strip() for day, (_date, rest) in calendar.items() if day > 22)
 
 
-def test_the_steroid_on_its_days_with_its_units(protocol, tmp_path):
+def test_the_steroid_on_its_days_with_its_units(protocol):
     dex = subject(steroid=Steroid("dexamethasone", 12, (1, 2, 15, 16)))
-    text = read(dosing_pdf(protocol, dex, 2, PRINTED), tmp_path)
+    text = text_of(dosing_pdf(protocol, dex, 2, PRINTED))
     assert "Dexamethasone: 12 mg" in text and "days 1, 2, 15, 16" in text
     for day, (_date, rest) in rows(text).items():
         assert ("12 mg = 3 × 4 mg tablets" in rest) == (day in (1, 2, 15, 16)), day
@@ -146,26 +116,26 @@ def test_the_steroid_on_its_days_with_its_units(protocol, tmp_path):
     assert "not recorded" not in text
 
 
-def test_a_steroid_dose_of_two_strengths(protocol, tmp_path):
+def test_a_steroid_dose_of_two_strengths(protocol):
     pred = subject(steroid=Steroid("prednisone", 30, (1, 2, 15, 16)))
     pdf = dosing_pdf(protocol, pred, 2, PRINTED)
-    text = read(pdf, tmp_path)
+    text = text_of(pdf)
     assert text.count("30 mg = 1 × 20 mg + 1 × 10 mg") == 4  # the cell wraps: "tablets" goes below
     dispensing = text[text.index("Dispensing and returns"):]
     assert re.search(r"Prednisone\s+20 mg tablet\s+1\s+4 tablets \(1 × 4 days\)", dispensing)
     assert re.search(r"Prednisone\s+10 mg tablet\s+1\s+4 tablets \(1 × 4 days\)", dispensing)
-    assert pages(pdf, tmp_path) == 1
+    assert pages_of(pdf) == 1
 
 
-def test_a_missing_steroid_is_said_not_guessed(protocol, tmp_path):
-    text = read(dosing_pdf(protocol, subject(steroid=None), 2, PRINTED), tmp_path)
+def test_a_missing_steroid_is_said_not_guessed(protocol):
+    text = text_of(dosing_pdf(protocol, subject(steroid=None), 2, PRINTED))
     assert "Steroid: not recorded — enter in the app before dispensing" in text
     assert not any(s.name in text for s in protocol.steroids.values())
     assert "Selinexor, level 0: 60 mg" in text and "Lenalidomide, level 0: 10 mg" in text
 
 
-def test_reminders_come_from_the_protocol(protocol, tmp_path):
-    text = flat(read(dosing_pdf(protocol, subject(), 2, PRINTED), tmp_path))
+def test_reminders_come_from_the_protocol(protocol):
+    text = flat(text_of(dosing_pdf(protocol, subject(), 2, PRINTED)))
     for drug in protocol.drugs:
         for note in drug.notes:
             assert flat(note) in text
@@ -174,13 +144,13 @@ def test_reminders_come_from_the_protocol(protocol, tmp_path):
     selinexor = protocol.drug("selinexor")
     other = dataclasses.replace(protocol, drugs=(dataclasses.replace(selinexor, notes=("Drink two glasses of water.",)),
                                                  *[drug for drug in protocol.drugs if drug is not selinexor]))
-    text = flat(read(dosing_pdf(other, subject(), 2, PRINTED), tmp_path))
+    text = flat(text_of(dosing_pdf(other, subject(), 2, PRINTED)))
     assert "Selinexor: Drink two glasses of water." in text
     assert "5-HT3" not in text
 
 
-def test_header_and_signatures(protocol, tmp_path):
-    text = read(dosing_pdf(protocol, subject(), 2, PRINTED), tmp_path)
+def test_header_and_signatures(protocol):
+    text = text_of(dosing_pdf(protocol, subject(), 2, PRINTED))
     assert "DOSING CALENDAR · Cycle 2" in text
     assert re.search(r"Subject 101-001\s+Initials ABC", text)
     assert protocol.code in text
@@ -188,11 +158,6 @@ def test_header_and_signatures(protocol, tmp_path):
         assert f"{who} signature" in text
     for blank in ("dispensed", "Lot no.", "returned at", "Pill count"):
         assert blank in text
-
-
-def test_the_story_can_be_joined_into_a_packet(protocol):
-    story = dosing_story(protocol, subject(), 2)
-    assert story and type(story[-1]).__name__ != "PageBreak"
 
 
 def test_units():
@@ -222,40 +187,36 @@ def test_a_cycle_outside_the_plan_is_refused(protocol):
         dosing_story(protocol, stopped, 3)
 
 
-def test_no_steroid_means_no_column_and_no_warning(protocol, tmp_path):
-    from coordinator.forms.dosing import dosing_pdf
-    from coordinator.model import NO_STEROID, Steroid
-    subject = make_subject("101-001", c1d1=d("2025-03-03"), steroid=Steroid(NO_STEROID, 0, ()))
-    path = tmp_path / "none.pdf"
-    path.write_bytes(dosing_pdf(protocol, subject, 1, d("2025-03-03")))
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+def test_no_steroid_means_no_column_and_no_warning(protocol):
+    someone = make_subject("101-001", c1d1=d("2025-03-03"), steroid=Steroid(NO_STEROID, 0, ()))
+    text = text_of(dosing_pdf(protocol, someone, 1, d("2025-03-03")))
     assert "not recorded" not in text and "Dexamethasone" not in text and "Prednisone" not in text
     assert "Selinexor" in text and "Lenalidomide" in text
 
 
-def test_the_subject_box_stands_where_the_header_table_would_hold_it(protocol, tmp_path):
+def test_the_subject_box_stands_where_the_header_table_would_hold_it(protocol):
     """In a packet the header is shared and the subject's box drawn in the room it leaves (Inset)."""
     from coordinator.forms import dosing
     from coordinator.forms.common import build
     someone = subject()
     header = dosing._header(protocol, someone, 2, C2D1_LATE, planned=False, stamps=Stamps())
     table = dosing._header_table(protocol, 2, header.own)
-    drawn, whole = (words_placed(build([flowable], "t", protocol.code, PRINTED), tmp_path) for flowable in (header, table))
+    drawn, whole = (words_of(build([flowable], "t", protocol.code, PRINTED)) for flowable in (header, table))
     assert drawn == whole and "101-001" in {word for *_, word in drawn}
 
 
-def test_a_dose_the_strengths_cannot_make_still_fits_one_page(protocol, tmp_path):
+def test_a_dose_the_strengths_cannot_make_still_fits_one_page(protocol):
     """13 mg of methylprednisolone cannot be made from its strengths: the notice says so, each dose
     day says 'ask pharmacy' on one line, and the form stays one page (it ran onto a second page,
     the signatures alone, before 2026-11-24); the long drug name keeps within its column."""
     odd = subject(steroid=Steroid("methylprednisolone", 13, (1, 2, 3, 4, 8, 9, 10, 11, 15, 16, 17, 18, 22)))
     pdf = dosing_pdf(protocol, odd, 2, PRINTED)
-    assert pages(pdf, tmp_path) == 1
-    text = flat(read(pdf, tmp_path))
+    assert pages_of(pdf) == 1
+    text = flat(text_of(pdf))
     assert "Methylprednisolone 13 mg cannot be made exactly from the tablet strengths" in text
     assert text.count("13 mg: ask pharmacy") == 13
     assert "subject 101-001 · dosing calendar, cycle 2" in text  # the footer
-    placed = words_placed(pdf, tmp_path)
+    placed = words_of(pdf)
     name = next((x, y) for x, y, word in placed if word == "Methylprednisolone" and y > 600)  # the dispensing row
     right = min(x for x, y, word in placed if abs(y - name[1]) < 1 and x > name[0])
     width = stringWidth("Methylprednisolone", "Helvetica-Bold", 8)

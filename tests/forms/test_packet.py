@@ -1,25 +1,17 @@
 """The day's packet: every due visit's requisition and each day 1's dosing form, in dashboard order."""
 
-import re
-import shutil
-import subprocess
-
-import pytest
 from helpers import d, make_subject
+from pdfs import page_texts, placed
 
 from coordinator.forms.stamps import Stamps
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+
+def unfooted(pdf: bytes) -> list[list[tuple]]:
+    """Each page's words with where they start, the footer (printed date, page number) left out."""
+    return placed(pdf, footer=False)
 
 
-def pages(pdf: bytes, tmp_path) -> list[str]:
-    path = tmp_path / "packet.pdf"
-    path.write_bytes(pdf)
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    return text.split("\f")[:-1]
-
-
-def test_packet_pages_in_dashboard_order(service, tmp_path):
+def test_packet_pages_in_dashboard_order(service):
     service.add_subject(make_subject("101-001", c1d1=d("2025-03-03"), visits={}))
     service.add_subject(make_subject("101-002", sex="M", c1d1=d("2025-03-24")))
     service.record_visit("101-001", "SCR", d("2025-02-20"))
@@ -31,7 +23,7 @@ def test_packet_pages_in_dashboard_order(service, tmp_path):
     # dashboard order: the window that closes first comes first (C1D8 +-1 day, C2D1 +-3 days)
     assert service.day_packet(on) == [("101-002", "C1D8"), ("101-001", "C2D1")]
     seen = []
-    packet = pages(service.day_packet_pdf(on, progress=lambda done, total: seen.append((done, total))), tmp_path)
+    packet = page_texts(service.day_packet_pdf(on, progress=lambda done, total: seen.append((done, total))))
     assert seen == [(1, 3), (2, 3), (3, 3)]  # a step per visit, and the last for laying the pages out
     kinds = [("DOSING CALENDAR" if "DOSING CALENDAR" in p else "REQUISITION", next(s for s in ("101-001", "101-002") if s in p))
              for p in packet]
@@ -41,9 +33,9 @@ def test_packet_pages_in_dashboard_order(service, tmp_path):
     assert "C1D8" in packet[0] and "C2D1" in packet[1] and "Cycle 2" in packet[2]
 
 
-def test_an_empty_day_says_so(service, tmp_path):
+def test_an_empty_day_says_so(service):
     assert service.day_packet(d("2025-03-31")) == []
-    assert "Nothing is due" in pages(service.day_packet_pdf(d("2025-03-31")), tmp_path)[0]
+    assert "Nothing is due" in page_texts(service.day_packet_pdf(d("2025-03-31")))[0]
 
 
 def test_which_visits_the_packet_holds(service):
@@ -60,32 +52,22 @@ def test_which_visits_the_packet_holds(service):
     assert ("101-001", "C1D22") in service.day_packet(d("2025-03-26"))
 
 
-def test_the_first_doses_calendar_counts_from_the_packets_day(service, tmp_path):
+def test_the_first_doses_calendar_counts_from_the_packets_day(service):
     service.add_subject(make_subject("101-002", consent="2025-03-20", planned_c1d1=d("2025-04-02")))
-    text = "\f".join(pages(service.day_packet_pdf(d("2025-04-02")), tmp_path))
+    text = "\f".join(page_texts(service.day_packet_pdf(d("2025-04-02"))))
     assert "Day 1 = Wed 02-Apr-2025" in text and "Cycle 1" in text
     assert "Collect every sample before the day's dose" in text
 
 
-def test_an_unrecorded_day_1_counts_from_the_day_it_happens(service, tmp_path):
+def test_an_unrecorded_day_1_counts_from_the_day_it_happens(service):
     service.add_subject(make_subject("101-001", c1d1=d("2025-03-03")))
     service.record_visit("101-001", "SCR", d("2025-02-20"))
     # C2D1's target is 31-Mar; it happens (and is printed) on 03-Apr, the last day of its window
-    text = "\f".join(pages(service.day_packet_pdf(d("2025-04-03")), tmp_path))
+    text = "\f".join(page_texts(service.day_packet_pdf(d("2025-04-03"))))
     assert "Day 1 = Thu 03-Apr-2025" in text and "(planned)" not in text
 
 
-def placed(pdf: bytes, tmp_path) -> list[list[tuple]]:
-    """Each page's words with where they start, the footer (printed date, page number) left out."""
-    path = tmp_path / "placed.pdf"
-    path.write_bytes(pdf)
-    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    return [[(round(float(x), 2), round(float(y), 2), word)
-             for x, y, word in re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', page)
-             if float(y) < 800] for page in out.split("<page ")[1:]]
-
-
-def test_each_form_in_the_packet_prints_as_it_does_alone_without_shared_parts(service, tmp_path, monkeypatch):
+def test_each_form_in_the_packet_prints_as_it_does_alone_without_shared_parts(service, monkeypatch):
     """The packet lays out what its forms share once (forms.stamps), under keys naming what each
     part prints: its pages must be those of each form printed alone with every part drawn on its
     page. The subjects differ in everything a key separates (after the review of 09e1d6e)."""
@@ -119,8 +101,8 @@ def test_each_form_in_the_packet_prints_as_it_does_alone_without_shared_parts(se
         unstamped.setattr(Stamps, "__call__", lambda stamps, key, make: make())  # every part drawn on its page
         alone = []
         for subject_id, code in visits:
-            alone += placed(service.requisition_pdf(subject_id, code, on), tmp_path)
+            alone += unfooted(service.requisition_pdf(subject_id, code, on))
             if code.endswith("D1"):
-                alone += placed(service.dosing_pdf(subject_id, int(code[1:code.index("D")])), tmp_path)
-    assert len(placed(packet, tmp_path)) == len(alone) == 9 + 7  # a requisition page each, 7 day 1s' calendars
-    assert placed(packet, tmp_path) == alone
+                alone += unfooted(service.dosing_pdf(subject_id, int(code[1:code.index("D")])))
+    assert len(unfooted(packet)) == len(alone) == 9 + 7  # a requisition page each, 7 day 1s' calendars
+    assert unfooted(packet) == alone

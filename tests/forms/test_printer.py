@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from helpers import d, make_subject
+from pdfs import pages_of, text_of
 
 from coordinator.errors import CoordinatorError
 from coordinator.forms import printer
@@ -75,11 +76,6 @@ def visit(protocol, subject, code):
     return next(v for v in build_plan(protocol, subject) if v.code == code)
 
 
-def pages_of(path: Path) -> int:
-    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
-    return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
-
-
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
 def test_a_requisition_printed_on_cups_pdf_reads_back(protocol, tmp_path):
     why = cups_pdf_queue()
@@ -110,8 +106,7 @@ def test_a_requisition_printed_on_cups_pdf_reads_back(protocol, tmp_path):
         pytest.fail(f"no {token}*.pdf in {', '.join(map(str, folders))} within {WAIT_S} s of {answer!r}; CUPS says:\n{state}")
     try:
         assert len(found) == 1, found
-        text = " ".join(subprocess.run(["pdftotext", "-layout", str(found[0]), "-"], capture_output=True, text=True,
-                                       check=True).stdout.split())
+        text = " ".join(text_of(found[0]).split())
         assert "LAB REQUISITION" in text and "Synthetic Hospital" in text
         assert "Subject 101-001" in text and "Visit SCR" in text and "Screening" in text
         assert "Hematology: CBC with differential and platelets" in text and "Serum pregnancy test" in text

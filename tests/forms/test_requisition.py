@@ -1,54 +1,29 @@
 """Lab requisitions read back: the words on the page, the barcode a scanner reads, the pages."""
 
-import re
 import shutil
 import subprocess
 
 import pytest
-from reportlab.lib.units import mm
 from helpers import TODAY, d, make_subject
+from pdfs import pages_of, text_of, words_of
+from reportlab.lib.units import mm
 
 from coordinator.forms.common import build
 from coordinator.forms.requisition import _Barcode, _header, _subject_block, accession_id, ordered, requisition_pdf
 from coordinator.model import VisitRecord
 from coordinator.schedule import build_plan
 
-needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (pdftotext) not installed")
-
-
-def text_of(pdf: bytes, tmp_path) -> str:
-    path = tmp_path / "form.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
-
-
-def pages_of(pdf: bytes, tmp_path) -> int:
-    path = tmp_path / "count.pdf"
-    path.write_bytes(pdf)
-    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
-    return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
-
-
-def placed_words(pdf: bytes, tmp_path) -> list[tuple[float, float, str]]:
-    """Every word with where it starts (to 0.01 pt), as pdftotext finds it."""
-    path = tmp_path / "placed.pdf"
-    path.write_bytes(pdf)
-    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    return [(round(float(x), 2), round(float(y), 2), word)
-            for x, y, word in re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', out)]
-
 
 def visit(protocol, subject, code):
     return next(v for v in build_plan(protocol, subject) if v.code == code)
 
 
-@needs_poppler
-def test_every_ordered_test_and_nothing_else(protocol, tmp_path):
+def test_every_ordered_test_and_nothing_else(protocol):
     woman = make_subject("101-001", c1d1=d("2025-03-03"), name="Ann Synthetic", mrn="MRN-777")
     man = make_subject("101-002", sex="M", c1d1=d("2025-03-03"))
     for subject in (woman, man):
         v = visit(protocol, subject, "C1D22")
-        text = " ".join(text_of(requisition_pdf(protocol, subject, v, d("2025-03-24"), "Synthetic Hospital"), tmp_path).split())
+        text = " ".join(text_of(requisition_pdf(protocol, subject, v, d("2025-03-24"), "Synthetic Hospital")).split())
         assert subject.id in text and "C1D22" in text and "Cycle 1 Day 22" in text and "Synthetic Hospital" in text
         expected = [p for tests in ordered(protocol, subject, v).values() for p, _ in tests]
         assert expected
@@ -57,23 +32,40 @@ def test_every_ordered_test_and_nothing_else(protocol, tmp_path):
         never = [p for p in protocol.procedures.values() if p.specimen != "none" and p not in expected]
         for procedure in never:
             assert " ".join(procedure.label.split()) not in text, procedure.id
-    assert "Ann Synthetic" in text_of(requisition_pdf(protocol, woman, visit(protocol, woman, "C1D22"), TODAY), tmp_path)
-    woman_text = text_of(requisition_pdf(protocol, woman, visit(protocol, woman, "C1D22"), TODAY), tmp_path)
-    man_text = text_of(requisition_pdf(protocol, man, visit(protocol, man, "C1D22"), TODAY), tmp_path)
+    woman_text = text_of(requisition_pdf(protocol, woman, visit(protocol, woman, "C1D22"), TODAY))
+    man_text = text_of(requisition_pdf(protocol, man, visit(protocol, man, "C1D22"), TODAY))
     assert "Pregnancy test" in woman_text and "Pregnancy test" not in man_text
-    assert "MRN-777" in woman_text
+    assert "Ann Synthetic" in woman_text and "MRN-777" in woman_text
     assert "02-Apr-1958" in woman_text  # the recorded birth date
+    assert "Sex Female" in woman_text and "Sex Male" in man_text
 
 
-@needs_poppler
-def test_one_page_per_destination(protocol, tmp_path):
+def test_the_page_as_the_lab_reads_it(protocol):
+    """The header, the visit's dates, each specimen's container and handling before its tests, the
+    blanks for the collection (issue 4's list)."""
+    subject = make_subject("101-001", c1d1=d("2025-03-03"))
+    text = " ".join(text_of(requisition_pdf(protocol, subject, visit(protocol, subject, "C1D22"), d("2025-03-24"),
+                                            "Synthetic Hospital"), layout=False).split())
+    assert "Synthetic Hospital LAB REQUISITION LOCAL LABORATORY" in text
+    assert "Study SEL-LEN-MM: Selinexor + lenalidomide" in text and "Ordering investigator:" in text
+    assert "Collection day Mon 24-Mar-2025" in text  # not recorded yet: the day it is collected
+    assert "Target Mon 24-Mar-2025 (window 23-Mar-2025 – 25-Mar-2025)" in text
+    serum, chemistry = text.index("SERUM · SST (gold top)"), text.index("Clinical chemistry")
+    urine = text.index("24-HOUR URINE · 24-hour urine container (no preservative)")
+    handling = text.index("Collect all urine for 24 hours")
+    upep = text.index("Urine protein electrophoresis (UPEP)")
+    assert serum < chemistry < urine < handling < upep  # each specimen's title and handling, then its tests
+    assert "Collected: date" in text and "time" in text and "by (initials)" in text and "Notes:" in text
+
+
+def test_one_page_per_destination(protocol):
     subject = make_subject("101-001")
     scr = visit(protocol, subject, "SCR")
     destinations = ordered(protocol, subject, scr)
     assert set(destinations) == {"local_lab", "research"}  # screening takes research samples too
     pdf = requisition_pdf(protocol, subject, scr, d("2025-02-20"))
-    assert pages_of(pdf, tmp_path) == 2
-    text = text_of(pdf, tmp_path)
+    assert pages_of(pdf) == 2
+    text = text_of(pdf)
     assert "LOCAL LABORATORY" in text and "RESEARCH" in text
 
 
@@ -89,18 +81,18 @@ def test_the_barcode_reads_back_as_the_accession_id(protocol, tmp_path, dpi):
     image = next(tmp_path.glob("page*.png"))
     out = subprocess.run(["zbarimg", "-q", "--raw", str(image)], capture_output=True, text=True).stdout.split()
     assert out == [accession_id("101-001", "C1D8", d("2025-03-10"))] == ["101-001-C1D8-20250310"]
-    assert "101-001-C1D8-20250310" in text_of(pdf.read_bytes(), tmp_path)  # the same text printed under it
+    assert "101-001-C1D8-20250310" in text_of(pdf.read_bytes())  # the same text printed under it
 
 
-@needs_poppler
-def test_a_recorded_visit_date_names_the_accession(protocol, tmp_path):
+def test_a_recorded_visit_date_names_the_accession(protocol):
     """Printed again later, a recorded visit's requisition keeps the day it was collected."""
     subject = make_subject("101-001", c1d1=d("2025-03-03"),
                            visits={"C1D8": VisitRecord("C1D8", d("2025-03-11"), False, "", "")})
     v = visit(protocol, subject, "C1D8")
     assert v.date == d("2025-03-11")
-    text = text_of(requisition_pdf(protocol, subject, v, d("2025-03-20")), tmp_path)
+    text = text_of(requisition_pdf(protocol, subject, v, d("2025-03-20")))
     assert "101-001-C1D8-20250311" in text and "101-001-C1D8-20250320" not in text
+    assert "Visit date Tue 11-Mar-2025" in text and "Collection day" not in text
 
 
 # The Schedule of Assessments' specimen tests, written out by hand from the protocol file (not
@@ -115,14 +107,13 @@ EXPECTED = {
 }
 
 
-@needs_poppler
 @pytest.mark.parametrize("code", sorted(EXPECTED))
 @pytest.mark.parametrize("sex", ["F", "M"])
-def test_each_visit_carries_exactly_its_tests(protocol, tmp_path, code, sex):
+def test_each_visit_carries_exactly_its_tests(protocol, code, sex):
     subject = make_subject("101-001", sex=sex, c1d1=d("2025-03-03"), last_dose=d("2025-06-20"),
                            end_of_treatment_reason="toxicity")
     v = visit(protocol, subject, code)
-    text = " ".join(text_of(requisition_pdf(protocol, subject, v, v.target), tmp_path).split())
+    text = " ".join(text_of(requisition_pdf(protocol, subject, v, v.target)).split())
     wanted = [p for p in EXPECTED[code] if sex == "F" or not p.startswith("pregnancy")]
     for procedure in protocol.procedures.values():
         if procedure.specimen == "none":
@@ -132,37 +123,32 @@ def test_each_visit_carries_exactly_its_tests(protocol, tmp_path, code, sex):
     assert ("Collect every sample before the day's dose" in text) == (code in ("C2D1", "C2D22"))
 
 
-@needs_poppler
-def test_a_requested_marrow_and_the_timed_urine(protocol, tmp_path):
+def test_a_requested_marrow_and_the_timed_urine(protocol):
     from coordinator.model import ProcedureRecord
     subject = make_subject("101-001", c1d1=d("2025-03-03"),
                            procedures={("C1D22", "bone_marrow_cr"): ProcedureRecord("C1D22", "bone_marrow_cr", "requested")})
-    text = " ".join(text_of(requisition_pdf(protocol, subject, visit(protocol, subject, "C1D22"), d("2025-03-24")),
-                            tmp_path).split())
+    text = " ".join(text_of(requisition_pdf(protocol, subject, visit(protocol, subject, "C1D22"), d("2025-03-24"))).split())
     assert "Bone marrow aspirate and biopsy to confirm CR" in text
     assert "Started: date" in text and "Total volume" in text  # the 24-hour urine's collection blanks
 
 
-@needs_poppler
-def test_the_subject_block_prints_where_its_table_would(protocol, tmp_path):
+def test_the_subject_block_prints_where_its_table_would(protocol):
     """It is drawn directly (it is on every page of a packet): each word where the table puts it."""
     subject = make_subject("101-001", c1d1=d("2025-03-03"), name="Ann Synthetic", mrn="MRN-777")
     block = _subject_block(subject, visit(protocol, subject, "C1D8"), d("2025-03-10"))
     drawn, table = (build([flowable], "t", protocol.code, TODAY) for flowable in (block, block._as_table()))
-    assert placed_words(drawn, tmp_path) == placed_words(table, tmp_path)
-    assert ("Ann", "Synthetic", "MRN-777") <= tuple(word for *_, word in placed_words(drawn, tmp_path))
+    assert words_of(drawn) == words_of(table)
+    assert ("Ann", "Synthetic", "MRN-777") <= tuple(word for *_, word in words_of(drawn))
 
 
-@needs_poppler
-def test_a_name_longer_than_its_cell_wraps_whole(protocol, tmp_path):
+def test_a_name_longer_than_its_cell_wraps_whole(protocol):
     name = "Annabel " + "Synthetic-Doubleday " * 5 + "Last"
     subject = make_subject("101-001", c1d1=d("2025-03-03"), name=name)
-    text = " ".join(text_of(requisition_pdf(protocol, subject, visit(protocol, subject, "C1D8"), TODAY), tmp_path).split())
+    text = " ".join(text_of(requisition_pdf(protocol, subject, visit(protocol, subject, "C1D8"), TODAY)).split())
     assert name.split()[-1] in text and text.count("Synthetic-Doubleday") == 5 and "C1D8" in text
 
 
-@needs_poppler
-def test_the_barcode_stands_where_the_header_table_would_hold_it(protocol, tmp_path):
+def test_the_barcode_stands_where_the_header_table_would_hold_it(protocol):
     """In a packet the header is shared and the page's barcode drawn in the room it leaves (Inset)."""
     subject = make_subject("101-001", c1d1=d("2025-03-03"))
     v = visit(protocol, subject, "C1D8")
@@ -170,25 +156,23 @@ def test_the_barcode_stands_where_the_header_table_would_hold_it(protocol, tmp_p
     barcode = _Barcode(accession_id("101-001", "C1D8", d("2025-03-10")), barHeight=12 * mm, barWidth=0.27 * mm,
                        humanReadable=True, fontSize=9)
     table = build([_header(protocol, "Synthetic Hospital", "local_lab", barcode)], "t", protocol.code, TODAY)
-    header = [word for word in placed_words(table, tmp_path) if word[1] < 800]  # not the footer
+    header = [word for word in words_of(table) if word[1] < 800]  # not the footer
     assert ("101-001-C1D8-20250310" in {word for *_, word in header}) and len(header) > 10
-    assert set(header) <= set(placed_words(pdf, tmp_path))  # every word of the header, in its place
+    assert set(header) <= set(words_of(pdf))  # every word of the header, in its place
 
 
-@needs_poppler
-def test_each_page_names_its_subject_and_form_in_the_footer(protocol, tmp_path):
+def test_each_page_names_its_subject_and_form_in_the_footer(protocol):
     subject = make_subject("101-001", c1d1=d("2025-03-03"))
     pdf = requisition_pdf(protocol, subject, visit(protocol, subject, "SCR"), d("2025-02-20"))
-    pages = [" ".join(page.split()) for page in text_of(pdf, tmp_path).split("\f")[:-1]]
+    pages = [" ".join(page.split()) for page in text_of(pdf).split("\f")[:-1]]
     assert len(pages) == 2
     assert "subject 101-001 · lab requisition SCR, local laboratory" in pages[0]
     assert "subject 101-001 · lab requisition SCR, research / biomarker samples" in pages[1]
 
 
-@needs_poppler
-def test_a_name_in_any_european_script_prints_as_written(protocol, tmp_path):
+def test_a_name_in_any_european_script_prints_as_written(protocol):
     name, mrn = "Łukasz Dvořák-Иванов", "МРН-0042"
     subject = make_subject("101-001", c1d1=d("2025-03-03"), name=name, mrn=mrn)
     pdf = requisition_pdf(protocol, subject, visit(protocol, subject, "C1D8"), TODAY, "Szpital w Łodzi")
-    text = " ".join(text_of(pdf, tmp_path).split())
+    text = " ".join(text_of(pdf).split())
     assert f"Name {name}" in text and f"MRN {mrn}" in text and "Szpital w Łodzi" in text

@@ -3,25 +3,19 @@ exactly where the part drawn on the page itself would print."""
 
 import datetime as dt
 import re
-import shutil
-import subprocess
 
-import pytest
+from pdfs import placed
 from reportlab.platypus import PageBreak, Spacer, Table, TableStyle
 
 from coordinator.forms.common import BODY, FRAME_HEIGHT, GRID, WIDTH, Stack, bold, build, line, para
 from coordinator.forms.stamps import Stamps
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 PRINTED = dt.date(2025, 3, 3)
 
 
-def words(pdf: bytes, tmp_path) -> list[list[str]]:
-    """Each page's words with their boxes, as pdftotext places them."""
-    path = tmp_path / "doc.pdf"
-    path.write_bytes(pdf)
-    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    return [re.findall(r"<word [^>]*>[^<]*</word>", page) for page in out.split("<page ")[1:]]
+def words(pdf: bytes) -> list[list[tuple]]:
+    """Each page's words with their boxes, exactly as pdftotext places them."""
+    return placed(pdf, digits=6, box=True)
 
 
 def forms(pdf: bytes) -> int:
@@ -49,31 +43,31 @@ def story(shared) -> list:
     return out[:-1]
 
 
-def test_a_shared_part_is_written_once_and_prints_on_every_page_where_it_would(tmp_path):
+def test_a_shared_part_is_written_once_and_prints_on_every_page_where_it_would():
     stamped = build(story(Stamps()), "t", "TEST", PRINTED)
     direct = build(story(lambda key, make: make()), "t", "TEST", PRINTED)
-    assert words(stamped, tmp_path) == words(direct, tmp_path)  # every word on its page, in its place
-    assert len(words(stamped, tmp_path)) == 3
+    assert words(stamped) == words(direct)  # every word on its page, in its place
+    assert len(words(stamped)) == 3
     assert forms(stamped) == 2 and forms(direct) == 0  # the table and the stack, each once
 
 
-def test_a_part_too_tall_for_the_rest_of_the_page_splits_as_itself(tmp_path):
+def test_a_part_too_tall_for_the_rest_of_the_page_splits_as_itself():
     tall = lambda: part(60)  # noqa: E731  (taller than a page)
     assert tall().wrap(WIDTH, FRAME_HEIGHT)[1] > FRAME_HEIGHT
     stamps = Stamps()
     stamped = build([line("Before"), stamps(("tall",), tall)], "t", "TEST", PRINTED)
     direct = build([line("Before"), tall()], "t", "TEST", PRINTED)
-    assert words(stamped, tmp_path) == words(direct, tmp_path)
-    assert len(words(stamped, tmp_path)) >= 2
+    assert words(stamped) == words(direct)
+    assert len(words(stamped)) >= 2
 
 
-def test_each_document_gets_its_own_forms(tmp_path):
+def test_each_document_gets_its_own_forms():
     """One Stamps drawn into two documents (a preview, then the print) writes its forms into each."""
     stamps = Stamps()
     first = build([stamps(("part",), part)], "t", "TEST", PRINTED)
     second = build([stamps(("part",), part)], "t", "TEST", PRINTED)
     assert forms(first) == forms(second) == 1
-    assert words(first, tmp_path) == words(second, tmp_path)
+    assert words(first) == words(second)
 
 
 def test_the_form_holds_the_lines_drawn_on_its_edges():
@@ -86,9 +80,9 @@ def test_the_form_holds_the_lines_drawn_on_its_edges():
     assert left < -0.4 and bottom < -0.4 and right > width + 0.4 and top > height + 0.4
 
 
-def test_two_stamps_may_draw_into_one_document(tmp_path):
+def test_two_stamps_may_draw_into_one_document():
     first, second = Stamps(), Stamps()
     pdf = build([first(("x",), part), PageBreak(), second(("x",), stack)], "t", "TEST", PRINTED)
     assert forms(pdf) == 2
-    first_page, second_page = (" ".join(re.sub(r"<[^>]+>", "", word) for word in page) for page in words(pdf, tmp_path))
+    first_page, second_page = (" ".join(word for *_, word in page) for page in words(pdf))
     assert "Specimen SERUM" in first_page and "LAB REQUISITION" in second_page

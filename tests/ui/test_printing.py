@@ -1,13 +1,11 @@
 """Ctrl+P prints what is on screen: read the PDF back and find the rows."""
 
-import shutil
-import subprocess
-
 import pytest
+from helpers import TODAY, make_subject
+from pdfs import text_of
 from PySide6.QtPrintSupport import QPrinter
 
 from coordinator.ui import printing
-from helpers import TODAY, make_subject
 
 
 @pytest.fixture
@@ -23,19 +21,13 @@ def to_pdf(monkeypatch, tmp_path):
     return target
 
 
-def pdf_text(path) -> str:
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
-
-
 def test_print_the_days_due_list(window, session, to_pdf, qtbot):
     session.service.add_subject(make_subject("101-050", c1d1=TODAY))
     window.due_view.refresh()
     qtbot.waitUntil(lambda: not window.due_view.loading)
     window.show_view("today")
     window._on_print_triggered()
-    text = pdf_text(to_pdf)
+    text = text_of(to_pdf)
     assert "Due list" in text and "Thu 15-Jan-2026" in text
     assert "101-050" in text and "C1D8" in text
     last = session.service.audit()[-1]
@@ -46,7 +38,7 @@ def test_print_a_visit_checklist(window, session, to_pdf):
     session.service.add_subject(make_subject("101-050", sex="M", c1d1=TODAY))
     window.open_subject("101-050", "C1D8")
     window._on_print_triggered()
-    text = pdf_text(to_pdf)
+    text = text_of(to_pdf)
     assert "101-050" in text and "C1D8" in text
     assert "Hematology" in text
     assert "not applicable" in text  # a man's pregnancy test

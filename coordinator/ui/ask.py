@@ -34,6 +34,12 @@ def info(parent: QWidget | None, message: str) -> None:
     QMessageBox.information(parent, TITLE, message)
 
 
+def about(parent: QWidget | None, title: str, html: str) -> None:
+    """The About box: what the program is, in rich text."""
+    from PySide6.QtWidgets import QMessageBox
+    QMessageBox.about(parent, title, html)
+
+
 def bug(parent: QWidget | None, summary: str, details: str) -> None:
     """Anything unexpected is a bug: say so, and keep the details for the report."""
     if UNATTENDED:

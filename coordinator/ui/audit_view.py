@@ -21,15 +21,16 @@ from PySide6.QtWidgets import (
 from coordinator.errors import CoordinatorError
 from coordinator.ui import ask
 from coordinator.ui.audit_table import CHANGE, AuditFilter, AuditTableModel
-from coordinator.ui.fields import DateEdit
+from coordinator.ui.fields import ERROR_STYLE, DateEdit
 from coordinator.ui.session import Session
+from coordinator.ui.status import visit_look
 from coordinator.ui.table import list_view
-from coordinator.ui.when_shown import WhenShown
+from coordinator.ui.when_shown import BackgroundReader
 
 CSV_HEADER = ("seq", "at_utc", "user", "action", "subject", "field", "old", "new", "reason")
 ALL = AuditFilter.ALL
 CHANGE_WIDTH = 420
-INTACT_STYLE, BROKEN_STYLE = "color: #009E73;", "color: #D55E00; font-weight: bold;"
+INTACT_STYLE, BROKEN_STYLE = f"color: {visit_look('done').colour};", ERROR_STYLE + " font-weight: bold;"
 
 
 class AuditView(QWidget):
@@ -45,9 +46,7 @@ class AuditView(QWidget):
         super().__init__(parent)
         self.session = session
         self.service = session.service
-        self.loading = False
         self.verifying = False
-        self._generation = 0
         self._build_ui()
         self._connect_signals()
 
@@ -131,28 +130,21 @@ class AuditView(QWidget):
         self.export_button.clicked.connect(self.export_csv)
         # read each time the screen is shown (prints, exports and log-ins add rows without telling
         # the screens), and after each change while it is shown
-        self.reloader = WhenShown(self, self.refresh, stale=True, every_show=True)
+        self.reloader = BackgroundReader(self, self.session, lambda: lambda service: service.audit(),
+                                         self._on_audit_loaded, self._on_audit_failed, stale=True, every_show=True)
         self.session.changed.connect(self.reloader.request)
 
     # -- reading -------------------------------------------------------------------------------------
-    def refresh(self) -> None:
-        self.reloader.stale = False
-        self._generation += 1
-        generation = self._generation
-        self.loading = True
-        self.session.run_in_background(self, lambda service: service.audit(),
-                                        lambda rows: self._on_audit_loaded(generation, rows), self._on_audit_failed)
+    @property
+    def loading(self) -> bool:
+        return self.reloader.loading
 
-    def _on_audit_loaded(self, generation: int, rows) -> None:
-        if generation != self._generation:
-            return
+    def _on_audit_loaded(self, rows) -> None:
         self.model.set_rows(rows)
         self._fill_combos(rows)
-        self.loading = False
         self._update_count()
 
     def _on_audit_failed(self, exc: Exception) -> None:
-        self.loading = False
         self.count.setText("not read")
         ask.failure(self, "The audit trail could not be read.", exc)
 
@@ -172,7 +164,7 @@ class AuditView(QWidget):
 
     def rows(self) -> list:
         """The rows as shown: filtered, in the table's order."""
-        return [self.proxy.row(self.proxy.index(i, 0)) for i in range(self.proxy.rowCount())]
+        return self.proxy.rows()
 
     # -- filtering -----------------------------------------------------------------------------------
     def clear_filters(self) -> None:
@@ -224,7 +216,7 @@ class AuditView(QWidget):
         except CoordinatorError as exc:
             ask.error(self, f"Nothing was exported: {exc}")
             return
-        self.refresh()  # the export's own row
+        self.reloader.refresh()  # the export's own row
         ask.info(self, f"Exported {len(rows)} rows of the audit trail to {target}.")
 
     # -- verifying -----------------------------------------------------------------------------------

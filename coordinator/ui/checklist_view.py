@@ -21,7 +21,7 @@ from coordinator.errors import CoordinatorError, CorrectionNeedsReason
 from coordinator.ui import access, ask
 from coordinator.ui.checklist_table import ChecklistTableModel
 from coordinator.ui.table import list_view
-from coordinator.ui.fields import DateEdit
+from coordinator.ui.fields import ERROR_STYLE, DateEdit
 from coordinator.ui.session import Session
 from coordinator.ui.status import visit_look
 from coordinator.ui.times import local_time
@@ -45,6 +45,7 @@ class ChecklistView(QWidget):
         self.subject_id: str | None = None
         self.visit = None  # the TimelineVisit shown
         self._subject = None  # the subject as last read, with the visit's ticks
+        self._signatures: list = []  # the visit's sign-offs, as last read
         self._shown_key: tuple[str, str] | None = None
         self._filled: tuple | None = None  # the date and notes the fields were last filled with
         self._build_ui()
@@ -105,6 +106,9 @@ class ChecklistView(QWidget):
         for button in (self.done_button, self.not_done_button, self.na_button, self.clear_button, self.request_button):
             buttons.addWidget(button)
         layout.addLayout(buttons)
+        # what changes the visit: on while a visit is shown, off for a role that may not (_restrict_writes)
+        self.write_controls = (self.date_edit, self.notes, self.record_button, self.missed_button, self.done_button,
+                               self.not_done_button, self.na_button, self.clear_button, self.request_button)
 
     def _connect_signals(self) -> None:
         self.record_button.clicked.connect(self.record_visit)
@@ -129,21 +133,22 @@ class ChecklistView(QWidget):
         self.tick_shortcuts.append(clear)
 
     # -- showing -------------------------------------------------------------------------------------
-    def show_visit(self, subject_id: str | None, visit, subject=None) -> None:
+    def show_visit(self, subject_id: str | None, visit, subject=None, signatures=None) -> None:
         """Show ``visit`` (a ``TimelineVisit``) of ``subject_id``; None clears the panel. Shown again
-        after a save, the same visit keeps a date or notes typed but not yet saved."""
+        after a save, the same visit keeps a date or notes typed but not yet saved. ``subject`` and
+        ``signatures`` (the subject's sign-offs): as the subject screen just read them, else read here."""
         key = (subject_id, visit.visit.code) if visit is not None else None
         same_visit = key is not None and key == self._shown_key
         self.subject_id, self.visit, self._shown_key = subject_id, visit, key
         enabled = visit is not None
-        for widget in (self.date_edit, self.record_button, self.missed_button, self.notes, self.table,
-                       self.done_button, self.not_done_button, self.na_button, self.clear_button, self.request_button):
+        for widget in (*self.write_controls, self.table):
             widget.setEnabled(enabled)
         self.unscheduled_button.setEnabled(subject_id is not None)
         if visit is None:
             self.title.setText("<i>Choose a visit on the timeline or in the list.</i>")
             self.model.set_rows([])
             self.progress.setText("")
+            self._signatures = []
             self._show_signatures()
             self._restrict_writes()
             return
@@ -153,8 +158,12 @@ class ChecklistView(QWidget):
         flag = " <b>! out of window</b>" if v.out_of_window else ""
         self.title.setText(f"<h3>{v.code} · {v.label}</h3>Target {display(v.target, weekday=True)} · window {window} · "
                            f"<span style='color:{look.colour}'>{look.symbol} {look.word}</span>{flag}")
-        subject = subject if subject is not None and subject.id == subject_id else self.service.subject(subject_id)
+        fresh = subject is not None and subject.id == subject_id
+        subject = subject if fresh else self.service.subject(subject_id)
+        if signatures is None or not fresh:
+            signatures = self.service.signatures(subject_id)
         self._subject = subject
+        self._signatures = [s for s in signatures if s.visit == v.code]
         record = subject.visits.get(v.code)
         # a visit not yet recorded is recorded on the day it happens: today, whatever day is looked at
         filled = (v.date or self.service.today, record.notes if record else "")
@@ -175,9 +184,7 @@ class ChecklistView(QWidget):
 
     def _restrict_writes(self) -> None:
         """A role that may not change visits (a monitor) reads the checklist but cannot tick it."""
-        access.restrict(self.service, "subjects", self.date_edit, self.notes, self.record_button, self.missed_button,
-                        self.unscheduled_button, self.done_button, self.not_done_button, self.na_button,
-                        self.clear_button, self.request_button, *self.tick_shortcuts)
+        access.restrict(self.service, "subjects", *self.write_controls, self.unscheduled_button, *self.tick_shortcuts)
 
     def can_sign(self) -> tuple[bool, str]:
         """Whether the visit shown can be signed off here, and if not, why (the button's tooltip)."""
@@ -196,12 +203,11 @@ class ChecklistView(QWidget):
         allowed, why = self.can_sign()
         self.sign_button.setEnabled(allowed)
         self.sign_button.setToolTip(why)
-        signatures = [] if self.visit is None else [
-            s for s in self.service.signatures(self.subject_id) if s.visit == self.visit.visit.code]
+        signatures = self._signatures
         self.signed.setText("<br>".join(
-            f"<span style='color:#009E73; font-size:large'>✍</span> Signed by <b>{escape(s.display_name)}</b> ({escape(s.user)}) "
-            f"on {local_time(s.at, seconds=False)} — {escape(s.meaning)}"
-            + (" <b style='color:#D55E00'>▲ changed since: sign again</b>" if s.changed_since else "")
+            f"<span style='color:{visit_look('done').colour}; font-size:large'>✍</span> Signed by "
+            f"<b>{escape(s.display_name)}</b> ({escape(s.user)}) on {local_time(s.at, seconds=False)} — {escape(s.meaning)}"
+            + (f" <b style='{ERROR_STYLE}'>▲ changed since: sign again</b>" if s.changed_since else "")
             for s in signatures))
         self.signed.setToolTip("<br>".join(f"{s.at} (UTC)" for s in signatures))
         self.signed.setVisible(bool(signatures))
@@ -237,13 +243,13 @@ class ChecklistView(QWidget):
         if self.visit is None or not index.isValid():
             return
         item = self.model.row(index)
-        if (self.visit.visit.code, item.id) not in self.service.subject(self.subject_id).procedures:
+        if (self.visit.visit.code, item.id) not in self._subject.procedures:  # nothing ticked to take back
             return
         self._write(lambda reason: self.service.clear_tick(self.subject_id, self.visit.visit.code, item.id, reason),
                     f"Clear the tick on “{item.label}”?")
 
     def _on_table_double_clicked(self, index: QModelIndex) -> None:
-        if self.service.may("subjects") and self.model.row(index).status not in ("done", "not_applicable"):
+        if self.done_button.isEnabled() and self.model.row(index).status not in ("done", "not_applicable"):
             self.tick_selected("done")
 
     def record_visit(self) -> None:

@@ -8,6 +8,8 @@ overtook is dropped.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QMenu, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
@@ -17,7 +19,10 @@ from coordinator.ui.due_table import SECTION_TITLES, SECTIONS, DueTableModel, du
 from coordinator.ui.session import Session
 from coordinator.ui.status import visit_look
 from coordinator.ui.table import SearchProxy, list_view
-from coordinator.ui.when_shown import WhenShown
+from coordinator.ui.when_shown import BackgroundReader
+
+if TYPE_CHECKING:
+    from coordinator.ui.packet_job import PacketJob
 
 
 class DueView(QWidget):
@@ -32,8 +37,6 @@ class DueView(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
-        self.loading = False
-        self._generation = 0
         self._build_ui()
         self._connect_signals()
 
@@ -78,23 +81,25 @@ class DueView(QWidget):
         self.print_day_button.clicked.connect(self.print_day)
         # read when first shown, so the window is up first (the read's worker thread would share
         # Python with it); hidden, it reloads when shown again
-        self.reloader = WhenShown(self, self.refresh, stale=True)
+        self.reloader = BackgroundReader(self, self.session, self._read, self._on_rows_loaded, self._on_rows_failed,
+                                         stale=True)
         self.session.changed.connect(self.reloader.request)
         self.session.day_changed.connect(self.reloader.request)  # and at midnight: "Today, ..." moves on
 
     # -- loading --------------------------------------------------------------------------------------
-    def refresh(self) -> None:
-        self.reloader.stale = False
-        self._generation += 1
-        generation, day, days = self._generation, self.session.day, self.horizon.value()
-        self.loading = True
-        self.session.run_in_background(self, lambda service: due_rows(service, day, days),
-                                        lambda rows: self._on_rows_loaded(generation, day, days, rows),
-                                        self._on_rows_failed)
+    @property
+    def loading(self) -> bool:
+        return self.reloader.loading
 
-    def _on_rows_loaded(self, generation: int, day, days: int, rows) -> None:
-        if generation != self._generation:
-            return  # a newer reload is on its way
+    def refresh(self) -> None:
+        self.reloader.refresh()
+
+    def _read(self):
+        day, days = self.session.day, self.horizon.value()
+        return lambda service: (day, days, due_rows(service, day, days))
+
+    def _on_rows_loaded(self, result) -> None:
+        day, days, rows = result
         self.model.set_rows(rows)
         counts = {section: sum(1 for r in rows if r.section == section) for section in SECTIONS}
         is_today = day == self.session.service.today
@@ -107,11 +112,9 @@ class DueView(QWidget):
                          f"<b>{counts[section]}</b> {words}")
         self.counts.setText("&nbsp;&nbsp;&nbsp;".join(parts))
         self.empty.setVisible(not rows)
-        self.loading = False
         self.loaded.emit()
 
     def _on_rows_failed(self, exc: Exception) -> None:
-        self.loading = False
         ask.failure(self, "The dashboard could not be read.", exc)
 
     # -- handlers ---------------------------------------------------------------------------------------
@@ -141,11 +144,14 @@ class DueView(QWidget):
         row = self.proxy.row(index)
         self.open_visit.emit(row.subject, row.visit)
 
-    def print_day(self) -> None:
-        """Make the day's packet on a worker thread, with a progress bar, then preview it."""
+    def print_day(self) -> PacketJob:
+        """Make the day's packet on a worker thread, with a progress bar, then preview it; the
+        ``PacketJob`` (its ``state``: the progress the worker reported)."""
         from coordinator.ui.packet_job import PacketJob  # the forms' libraries load when first used
-        PacketJob(self.session, self.session.day, self).start()
+        job = PacketJob(self.session, self.session.day, self)
+        job.start()
+        return job
 
-    def rows(self):
+    def rows(self) -> list:
         """The rows as shown (filtered and sorted), for tests and printing."""
-        return [self.proxy.row(self.proxy.index(i, 0)) for i in range(self.proxy.rowCount())]
+        return self.proxy.rows()

@@ -92,13 +92,7 @@ class InactivityWatch(QObject):
 
 
 class WindowLock(QObject):
-    """Puts a main window's content and the lock screen in a stack, and switches between them.
-
-    Signals:
-        locked_changed(bool): the window was locked (True) or unlocked (False).
-    """
-
-    locked_changed = Signal(bool)
+    """Puts a main window's content and the lock screen in a stack, and switches between them."""
 
     def __init__(self, window: QMainWindow, service: Service, keep: tuple[QAction, ...] = ()):
         super().__init__(window)
@@ -181,7 +175,6 @@ class WindowLock(QObject):
         self.pages.setCurrentWidget(self.screen)
         self.screen.reset()
         QApplication.instance().installEventFilter(self)
-        self.locked_changed.emit(True)
 
     def unlock(self) -> None:
         if not self.locked:
@@ -200,7 +193,6 @@ class WindowLock(QObject):
             self._focus.setFocus(Qt.FocusReason.OtherFocusReason)
         self._focus = None
         self.watch.resume()
-        self.locked_changed.emit(False)
 
     def _window_actions(self) -> list[QAction]:
         """Every action of the menus (submenus too) and every other action with a shortcut; not

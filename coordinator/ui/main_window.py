@@ -11,16 +11,18 @@ in, the window locks itself after a spell without input, or on Ctrl+L (``lock``)
 from __future__ import annotations
 
 import datetime as dt
+from html import escape
 from pathlib import Path
 
 import PySide6
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker, Qt, qVersion
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QListWidget, QMainWindow, QPushButton, QStackedWidget, QToolButton, QVBoxLayout, QWidget,
 )
 
 from coordinator import __version__
+from coordinator.protocol import Protocol
 from coordinator.ui import access, ask, settings
 from coordinator.ui.due_view import DueView
 from coordinator.ui.fields import DateEdit
@@ -90,7 +92,8 @@ class MainWindow(QMainWindow):
         outer.addLayout(body, 1)
         self.setCentralWidget(central)
 
-        self.status_db = QLabel()
+        self.status_db = QLabel(f"{self.session.path.name}  ·  {self.session.path.parent}")
+        self.status_db.setToolTip(str(self.session.path))
         self.status_enrolled = QLabel()
         self.status_user = QLabel()
         for label in (self.status_db, self.status_enrolled, self.status_user):
@@ -136,7 +139,7 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         go = bar.addMenu("&Go")
-        self.today_action = self._action(go, "&Today", self._on_today_triggered, "Ctrl+T", "Dashboard for today")
+        self._action(go, "&Today", self._on_today_triggered, "Ctrl+T", "Dashboard for today")
         self._action(go, "&Find subject…", self._on_find_triggered, QKeySequence.StandardKey.Find,
                      "Type part of a subject id or initials")
         self._action(go, "&Subject", lambda: self.show_view("subject"), "Ctrl+3")
@@ -165,7 +168,6 @@ class MainWindow(QMainWindow):
         self.next_day.clicked.connect(lambda: self._step_day(1))
         self.today_button.clicked.connect(self._on_today_triggered)
         self.session.day_changed.connect(self._on_session_day_changed)
-        self.session.today_changed.connect(lambda _today: self._refresh_status())
         self.session.changed.connect(lambda _change: self._refresh_status())
         self.due_view.open_visit.connect(self.open_subject)
         self.backups.backed_up.connect(lambda text: self.statusBar().showMessage(text, 15000))
@@ -265,8 +267,6 @@ class MainWindow(QMainWindow):
         self.today_button.setEnabled(day != self.service.today)
 
     def _refresh_status(self) -> None:
-        self.status_db.setText(f"{self.session.path.name}  ·  {self.session.path.parent}")
-        self.status_db.setToolTip(str(self.session.path))
         self.status_enrolled.setText(f"·  {self.service.enrolled_count()} of {self.service.protocol.enrollment_cap} enrolled")
         self.today_button.setEnabled(self.session.day != self.service.today)
 
@@ -391,18 +391,7 @@ class MainWindow(QMainWindow):
                  + "\n\nIn any list: type to search, Enter opens the selected row.")
 
     def _on_about_triggered(self) -> None:
-        import platform
-
-        from PySide6.QtWidgets import QMessageBox  # as ask's dialogs: loaded when first needed
-        protocol = self.service.protocol
-        QMessageBox.about(self, "About Coordinator", (
-            f"<h3>Coordinator {__version__}</h3>"
-            "<p>Visit schedules, checklists and forms for clinical-trial research coordinators.</p>"
-            f"<p>Study {protocol.code}: {protocol.title}<br>Protocol file {Path(protocol.source).name}, "
-            f"sha256 {protocol.sha256[:12]}</p>"
-            f"<p>Python {platform.python_version()} · Qt {PySide6.QtCore.qVersion()} · "
-            f"PySide6 {PySide6.__version__}</p>"
-            f"<p>Database: {self.session.path}</p>"))
+        ask.about(self, "About Coordinator", about_html(self.service.protocol, self.session.path))
 
     # -- closing ---------------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -414,3 +403,15 @@ class MainWindow(QMainWindow):
         self.backups.back_up_on_close(self)
         self.session.close()
         super().closeEvent(event)
+
+
+def about_html(protocol: Protocol, path: Path) -> str:
+    """The About box: the version, the study and its protocol file, the libraries and the database
+    (what a bug report needs)."""
+    import platform
+    return (f"<h3>Coordinator {__version__}</h3>"
+            "<p>Visit schedules, checklists and forms for clinical-trial research coordinators.</p>"
+            f"<p>Study {escape(protocol.code)}: {escape(protocol.title)}<br>"
+            f"Protocol file {escape(Path(protocol.source).name)}, sha256 {protocol.sha256[:12]}</p>"
+            f"<p>Python {platform.python_version()} · Qt {qVersion()} · PySide6 {PySide6.__version__}</p>"
+            f"<p>Database: {escape(str(path))}</p>")

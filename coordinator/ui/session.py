@@ -26,14 +26,11 @@ class Session(QObject):
         changed(object): a ``Change`` after a write was saved.
         day_changed(object): the day being looked at moved (the date control), or midnight passed
             ('today' moved, and the day looked at with it if it was today): what the screens show by
-            day is out of date. Once per midnight, after ``today_changed``.
-        today_changed(object): the calendar day rolled over while the app was open (the window's
-            Today button and status bar; the screens refresh on ``day_changed``).
+            day is out of date. Once per midnight.
     """
 
     changed = Signal(object)
     day_changed = Signal(object)
-    today_changed = Signal(object)
 
     def __init__(self, service: Service, path: Path, parent: QObject | None = None):
         super().__init__(parent)
@@ -102,7 +99,6 @@ class Session(QObject):
         self.service.today = now
         if self._day == old:
             self._day = now
-        self.today_changed.emit(now)
         self.day_changed.emit(self._day)
 
     def _on_clock_timeout(self) -> None:

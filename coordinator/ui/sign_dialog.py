@@ -4,6 +4,8 @@ password and that the visit is recorded; its refusals show in the dialog, which 
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtWidgets import QDialogButtonBox
 
 from coordinator.dates import display
@@ -24,7 +26,7 @@ class SignDialog(FormDialog):
         # the date in one piece: non-breaking spaces and hyphens (a label wraps at a hyphen)
         when = display(visit.date, weekday=True).replace(" ", "\u00a0").replace("-", "\u2011") if visit.date else "missed"
         intro = (f"<b>Subject {subject_id}</b> · visit <b>{visit.code}</b> {visit.label} · {when}<br>"
-                 f"Signing as <b>{account.display_name}</b> ({account.name}). The signature, its meaning and "
+                 f"Signing as <b>{escape(account.display_name)}</b> ({escape(account.name)}). The signature, its meaning and "
                  "the time are kept with the visit and in the audit trail.")
         # the subject is named inside the dialog, never in its title (window titles show in task bars)
         super().__init__(session, "Sign off visit", intro, parent)

@@ -36,6 +36,7 @@ class SubjectView(QWidget):
         self.service = session.service
         self.subject_id: str | None = None
         self.subject = None
+        self.signatures: list = []  # the subject's sign-offs, read with it
         self._active = False
         self._last_timeline = None
         self._keep_tab = False  # set while a refresh re-selects the visit: the user stays on their tab
@@ -70,22 +71,17 @@ class SubjectView(QWidget):
         self.write_actions = [self.edit_action, self.enroll_action, self.record_action, self.missed_action,
                               self.unscheduled_action, self.screen_fail_action, self.end_action, self.dose_action,
                               self.steroid_action, *self.event_actions]
-        self.subject_actions = [self.edit_action, self.enroll_action, self.record_action, self.missed_action,
-                                self.unscheduled_action, self.screen_fail_action, self.end_action, self.dose_action,
-                                self.steroid_action, self.requisition_action, self.dosing_action, *self.event_actions,
-                                self.sign_action]
+        self.print_actions = [self.requisition_action, self.dosing_action]
+        self.subject_actions = [*self.write_actions, *self.print_actions, self.sign_action]
 
     def add_actions_to(self, menu: QMenu) -> None:
-        for action in self.subject_actions[:5]:
-            menu.addAction(action)
-        menu.addAction(self.sign_action)
+        menu.addActions([self.edit_action, self.enroll_action, self.record_action, self.missed_action,
+                         self.unscheduled_action, self.sign_action])
         menu.addSeparator()
-        for action in self.subject_actions[5:9]:
-            menu.addAction(action)
-        events = menu.addMenu("E&vent")
-        events.addActions(self.event_actions)
+        menu.addActions([self.screen_fail_action, self.end_action, self.dose_action, self.steroid_action])
+        menu.addMenu("E&vent").addActions(self.event_actions)
         menu.addSeparator()
-        menu.addActions([self.requisition_action, self.dosing_action])
+        menu.addActions(self.print_actions)
 
     def _build_ui(self) -> None:
         layout = QVBoxLayout(self)
@@ -98,7 +94,7 @@ class SubjectView(QWidget):
                    ("End treatment…", [self.end_action]),
                    ("Event ▾", [self.screen_fail_action, *self.event_actions]),
                    ("Dose ▾", [self.dose_action, self.steroid_action]),
-                   ("Print ▾", [self.requisition_action, self.dosing_action])]
+                   ("Print ▾", self.print_actions)]
         for text, actions in buttons:
             button = QPushButton(text)
             if len(actions) == 1:
@@ -178,6 +174,7 @@ class SubjectView(QWidget):
         self.reloader.stale = False
         day = self.session.day
         self.subject = timeline.subject  # read once: the visit list, the progress and the checklist use it
+        self.signatures = self.service.signatures(self.subject_id)  # and the checklist's sign-offs: a signature shows at once
         visits = timeline.visits + self._first_dose_to_come(timeline)
         progress = self.service.progress(((self.subject_id, tv.visit.code) for tv in visits), subject=timeline.subject)
         rows = [VisitRow(tv, p.done, p.total) if (p := progress.get((self.subject_id, tv.visit.code))) else VisitRow(tv)
@@ -253,9 +250,8 @@ class SubjectView(QWidget):
         self.screen_fail_action.setEnabled(not started)
         self.end_action.setEnabled(started)
         self.dose_action.setEnabled(not ended)
-        self.unscheduled_action.setEnabled(True)
         access.restrict(self.service, "subjects", *self.write_actions)
-        access.restrict(self.service, "print", self.requisition_action, self.dosing_action)
+        access.restrict(self.service, "print", *self.print_actions)
         self._update_sign_action()
 
     def _update_sign_action(self) -> None:
@@ -303,13 +299,15 @@ class SubjectView(QWidget):
     def _show_visit(self, row: int) -> None:
         visit = self.visit_model.rows()[row].visit
         self.timeline.select_visit(visit.visit.code)
-        self.checklist.show_visit(self.subject_id, visit, self.subject)  # the subject the timeline just read
+        self.checklist.show_visit(self.subject_id, visit, self.subject, self.signatures)  # as the timeline just read them
         self._update_sign_action()
 
     # -- actions ---------------------------------------------------------------------------------------------
     def _open(self, dialog_class, *args):
         if self.subject is None:
             return None
+        # read afresh: another window or workstation may have changed it since it was shown, and a
+        # dialog started from what is shown would write back the older values
         dialog = dialog_class(self.session, self.service.subject(self.subject_id), *args, parent=self)
         dialog.exec()
         return dialog
@@ -331,8 +329,8 @@ class SubjectView(QWidget):
         form_preview.dosing(self, self.session, self.subject_id, cycle)
 
     def _on_edit_triggered(self) -> None:
-        if self.subject_id:
-            SubjectDialog(self.session, self.service.subject(self.subject_id), self).exec()
+        if self.subject is not None:
+            SubjectDialog(self.session, self.service.subject(self.subject_id), self).exec()  # afresh, as above
 
     def _on_missed_requested(self) -> None:
         code = self.current_visit_code()

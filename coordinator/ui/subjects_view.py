@@ -11,7 +11,7 @@ from coordinator.ui import ask
 from coordinator.ui.session import Session
 from coordinator.ui.subject_table import SubjectTableModel
 from coordinator.ui.table import SearchProxy, list_view
-from coordinator.ui.when_shown import WhenShown
+from coordinator.ui.when_shown import BackgroundReader
 
 
 class SubjectsView(QWidget):
@@ -26,8 +26,6 @@ class SubjectsView(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
-        self.loading = False
-        self._generation = 0
         self._build_ui()
         self._connect_signals()
 
@@ -55,36 +53,32 @@ class SubjectsView(QWidget):
         self.table.activated.connect(self._on_table_activated)
         self.add_button.clicked.connect(self.add_subject)
         # read when first shown (on a worker thread: 10,000 subjects take a second), then after news while shown
-        self.reloader = WhenShown(self, self.refresh, stale=True)
+        self.reloader = BackgroundReader(self, self.session, self._read, self._on_subjects_loaded,
+                                         self._on_subjects_failed, stale=True)
         self.session.changed.connect(self.reloader.request)
         self.session.day_changed.connect(self.reloader.request)
 
-    def rows(self):
+    @property
+    def loading(self) -> bool:
+        return self.reloader.loading
+
+    def rows(self) -> list:
         """The subjects as shown (filtered and sorted), for printing."""
-        return [self.proxy.row(self.proxy.index(i, 0)) for i in range(self.proxy.rowCount())]
+        return self.proxy.rows()
 
     def focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()
 
-    def refresh(self) -> None:
-        self.reloader.stale = False
-        self._generation += 1
-        generation, day = self._generation, self.session.day
-        self.loading = True
-        self.session.run_in_background(self, lambda service: service.subjects(day),
-                                        lambda rows: self._on_subjects_loaded(generation, day, rows),
-                                        self._on_subjects_failed)
+    def _read(self):
+        day = self.session.day
+        return lambda service: service.subjects(day)
 
-    def _on_subjects_loaded(self, generation: int, day, rows) -> None:
-        if generation != self._generation:
-            return
+    def _on_subjects_loaded(self, rows) -> None:
         self.model.set_rows(rows)
-        self.loading = False
         self._update_count()
 
     def _on_subjects_failed(self, exc: Exception) -> None:
-        self.loading = False
         ask.failure(self, "The subject list could not be read.", exc)
 
     def _update_count(self) -> None:

@@ -121,6 +121,10 @@ class SearchProxy(QSortFilterProxyModel):
     def row(self, index: QModelIndex):
         return self.sourceModel().row(self.mapToSource(index))
 
+    def rows(self) -> list:
+        """The rows as shown: filtered, in the table's order (what is printed or exported)."""
+        return [self.row(self.index(i, 0)) for i in range(self.rowCount())]
+
 
 def list_view(model, sort_column: int | None = 0) -> QTableView:
     """A read-only list of rows: whole-row selection, sized from a sample of rows; sortable by

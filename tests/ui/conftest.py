@@ -25,6 +25,7 @@ class Answers:
         self.infos: list[str] = []
         self.texts: list[str | None] = []  # answers to ask.text / ask.reason, in order
         self.questions: list[str] = []
+        self.abouts: list[tuple[str, str]] = []  # the About box's title and text
 
     def _text(self, _parent, _title, label, value=""):
         self.questions.append(label)
@@ -49,6 +50,7 @@ def answers(monkeypatch, tmp_path, qapp):
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # app.run installs its own: undo it after the test
     monkeypatch.setattr(ask, "error", lambda _parent, message: a.errors.append(message))
     monkeypatch.setattr(ask, "info", lambda _parent, message: a.infos.append(message))
+    monkeypatch.setattr(ask, "about", lambda _parent, title, html: a.abouts.append((title, html)))
     monkeypatch.setattr(ask, "text", a._text)
     monkeypatch.setattr(ask, "reason", a._reason)
     monkeypatch.setattr(ask, "bug", a._bug)

@@ -9,6 +9,7 @@ import sqlite3
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocument
 
 from coordinator.ui import ask
 from coordinator.ui.audit_table import AuditFilter, AuditTableModel
@@ -246,6 +247,18 @@ def test_an_investigator_signs_off_a_recorded_visit(investigator, window, sessio
     investigator.tick("101-001", "C1D8", checklist_items[0])
     session.notify(investigator.tick("101-001", "C1D8", checklist_items[1]))
     assert checklist.signed.text().count("▲ changed since: sign again") == 2
+
+
+def test_the_signers_name_shows_as_written_never_as_markup(enrolled, window, session):
+    enrolled.record_visit("101-001", "C1D8", d("2025-03-10"))
+    enrolled.add_account("admin1", "admin", "correct horse battery", "Admin")
+    enrolled.add_account("bold", "investigator", INVESTIGATOR_PASSWORD, "Dr <i>Bold</i> & Sons")
+    enrolled.log_in("bold", INVESTIGATOR_PASSWORD)
+    window.open_subject("101-001", "C1D8")
+    dialog = SignDialog(session, "101-001", window.subject_view.checklist.visit.visit, window)
+    shown = QTextDocument()
+    shown.setHtml(dialog.intro.text())
+    assert "Signing as Dr <i>Bold</i> & Sons (bold)." in shown.toPlainText()
 
 
 def test_a_wrong_password_is_said_in_the_dialog_and_signs_nothing(investigator, window, session, monkeypatch):

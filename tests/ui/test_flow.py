@@ -422,6 +422,24 @@ def test_a_tick_reads_the_subject_once_for_the_subject_screen(window, session, m
     assert window.subject_view.checklist.model.rows()[0].status == "done"
 
 
+def test_moving_through_the_visits_reads_the_subject_and_its_signatures_only_after_a_change(window, session, monkeypatch):
+    service = session.service
+    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
+    window.open_subject("101-050", "C1D1")
+    view = window.subject_view
+    reads = []
+    for name in ("subject", "signatures"):
+        read = getattr(service, name)
+        monkeypatch.setattr(service, name, lambda subject_id, read=read, name=name: reads.append(name) or read(subject_id))
+    view.step_visit(1)
+    view.step_visit(1)
+    view.step_visit(-1)
+    assert view.checklist.visit.visit.code == "C1D8" and view.checklist.model.rowCount()
+    assert reads == []  # each visit's checklist and sign-offs come from the subject screen's last read
+    view.checklist.tick_selected("done")
+    assert reads == ["subject", "signatures"]  # the change: read once, for the whole screen
+
+
 def test_the_steroid_is_asked_and_read_alike_for_a_new_subject_and_later(window, session):
     from coordinator.model import NO_STEROID, Steroid
     from coordinator.ui.action_dialogs import SteroidDialog

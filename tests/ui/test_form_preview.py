@@ -6,7 +6,8 @@ import pytest
 from PySide6.QtPrintSupport import QPrinter
 
 from coordinator.ui import ask, printing
-from coordinator.ui.form_preview import FormPreviewDialog, page_images
+from coordinator.ui.form_preview import FormPreviewDialog, page_count, page_images
+from coordinator.ui.packet_job import PacketJob
 from helpers import TODAY, make_subject
 
 
@@ -56,18 +57,41 @@ def test_a_form_that_cannot_be_made_says_why(window, session, shown, answers):
     assert not shown and "cannot be made" in answers.errors[-1]
 
 
+def due_today(service) -> int:
+    """Three visits due today (two requisitions and a cycle 2 day 1 with its dosing form)."""
+    for sid, days in (("101-050", 7), ("101-051", 28)):
+        service.add_subject(make_subject(sid, c1d1=TODAY - dt.timedelta(days=days)))
+        service.record_visit(sid, "SCR", TODAY - dt.timedelta(days=days + 3))
+    return len(service.day_packet(TODAY))
+
+
 def test_the_days_packet_with_progress(window, session, shown, qtbot):
-    session.service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
-    session.service.record_visit("101-050", "SCR", TODAY - dt.timedelta(days=10))
-    window.due_view.print_day()
+    visits = due_today(session.service)
+    job = window.due_view.print_day()
+    reported = job.state  # the worker's counter, which the progress dialog reads
     qtbot.waitUntil(lambda: bool(shown), timeout=10000)
-    assert shown[-1].what == f"day packet {TODAY.isoformat()} (1 visit)"
-    assert len(shown[-1].pages) == 1
+    assert reported == {"done": visits + 1, "total": visits + 1}  # each visit, then the pages laid out
+    assert shown[-1].what == f"day packet {TODAY.isoformat()} ({visits} visits)"
+    assert len(shown[-1].pages) == page_count(shown[-1].pdf) > visits
 
 
-def test_page_images_render_every_page(session):
+def test_the_packet_progress_dialog_shows_what_the_worker_reported(window, session):
+    job = PacketJob(session, TODAY, window.due_view)
+    job.state.update(done=2, total=5)
+    job.timer.timeout.emit()
+    assert (job.progress.minimum(), job.progress.maximum(), job.progress.value()) == (0, 5, 2)
+    assert job.progress.labelText() == "Laying out visit 2 of 5…"
+    job.progress.close()
+
+
+def test_page_images_render_every_page_or_the_first_few(session):
+    due_today(session.service)
     pdf = session.service.day_packet_pdf(TODAY)
-    assert len(page_images(pdf, 50)) == 1
+    pages = page_count(pdf)
+    images = page_images(pdf, 50)
+    assert len(images) == pages > 1
+    assert all(a != b for a, b in zip(images, images[1:]))  # each page drawn, not the first again
+    assert page_images(pdf, 50, limit=2) == images[:2]
 
 
 def test_dashboard_rows_offer_their_forms(window, session, shown, qtbot):

@@ -1,12 +1,16 @@
 """The main window's File menu: export and import subjects, open and make a study database, each
 file chosen through ``ask``."""
 
+import datetime as dt
 import json
 
+import PySide6
+from PySide6.QtCore import qVersion
 from PySide6.QtGui import QAction
 
 from helpers import TODAY, make_subject
 
+import coordinator
 from coordinator.ui import ask
 from coordinator.ui.main_window import MainWindow
 from coordinator.ui.session import Session
@@ -40,9 +44,9 @@ def test_subjects_go_out_and_come_into_another_study(window, session, tmp_path, 
         other.close()
 
 
-def test_a_new_study_database_is_never_made_over_an_existing_file(window, session, monkeypatch, answers):
+def test_a_new_study_database_is_never_made_over_an_existing_file(window, session, monkeypatch, answers, tmp_path):
     opened = []
-    window._open_window = lambda path, user: opened.append(path)
+    window._open_window = lambda path, *_: opened.append(path)  # app.open_window(path, user[, "new"])
     monkeypatch.setattr(ask, "save_file", lambda _parent, _title, suggested, _filters: suggested)
     menu_action(window, "&New study database…").trigger()  # suggests study.db beside this one: this one
     assert answers.errors[-1] == f"{session.path} already exists; choose a new file name."
@@ -50,6 +54,32 @@ def test_a_new_study_database_is_never_made_over_an_existing_file(window, sessio
     monkeypatch.setattr(ask, "open_file", lambda _parent, _title, _folder, _filters: None)
     menu_action(window, "&Open database…").trigger()  # cancelled: nothing opens
     assert opened == [] and window.isVisible()
+    monkeypatch.setattr(ask, "save_file", lambda *_args: str(tmp_path / "new.db"))
+    menu_action(window, "&New study database…").trigger()  # a new name: made and opened in a new window
+    assert opened == [tmp_path / "new.db"] and len(answers.errors) == 1
+
+
+def test_the_about_box_names_the_versions_a_bug_report_needs(window, session, answers):
+    menu_action(window, "&About Coordinator").trigger()
+    [(title, html)] = answers.abouts
+    assert title == "About Coordinator"
+    assert f"Coordinator {coordinator.__version__}" in html
+    assert f"Qt {qVersion()}" in html and f"PySide6 {PySide6.__version__}" in html
+    assert f"Study {session.service.protocol.code}" in html and str(session.path) in html
+
+
+def test_midnight_moves_today_and_the_today_button_follows(window, session):
+    assert not window.today_button.isEnabled()
+    session.check_clock(TODAY + dt.timedelta(days=1))  # looking at today: the day looked at moves with it
+    assert window.day_edit.value() == TODAY + dt.timedelta(days=1) and not window.today_button.isEnabled()
+    session.set_day(TODAY + dt.timedelta(days=2))
+    assert window.today_button.isEnabled()
+    session.check_clock(TODAY + dt.timedelta(days=2))  # looking at tomorrow when midnight comes: it is today now
+    assert window.day_edit.value() == TODAY + dt.timedelta(days=2) and not window.today_button.isEnabled()
+    session.set_day(TODAY)
+    session.check_clock(TODAY + dt.timedelta(days=3))  # looking back: the day stays, Today goes to the new day
+    assert window.day_edit.value() == TODAY and window.today_button.isEnabled()
+    assert window.status_db.text() == f"{session.path.name}  ·  {session.path.parent}"
 
 
 def menu_action(window, text):

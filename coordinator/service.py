@@ -188,7 +188,7 @@ class Service:
         service = cls(store, protocol, user or _os_user(), dt.date.today())
         quick = False
         try:
-            quick = not store.migrations_pending() and store.meta("plan_version") == service._plan_version()
+            quick = not store.migrations_pending() and not service._plans_stale()
         finally:
             if not quick:
                 service.close()
@@ -225,9 +225,13 @@ class Service:
     def _plan_version(self) -> str:
         return f"{ENGINE_VERSION}:{self.protocol.sha256}"
 
+    def _plans_stale(self) -> bool:
+        """Whether the cached plans were built by another engine or protocol than this one's."""
+        return self.store.meta("plan_version") != self._plan_version()
+
     def _refresh_stale_plans(self) -> None:
         """Rebuild every cached plan when the engine that built them has changed."""
-        if self.store.meta("plan_version") == self._plan_version():
+        if not self._plans_stale():
             return
         with self.store.write(self.user, "rebuild_plans") as tx:
             for subject in self.store.load_subjects(procedures=False):
@@ -309,8 +313,8 @@ class Service:
             tx.audit(None, "account", None, account, why)
 
     # -- accounts --------------------------------------------------------------------------
+    @requires("accounts")
     def accounts(self) -> list[Account]:
-        self.require("accounts")
         return self.store.accounts()
 
     def add_account(self, name: str, role: str, password: str, display_name: str | None = None) -> Change:
@@ -416,16 +420,17 @@ class Service:
         """Replace the database's content with a verified backup. The current content is backed up
         first (into ``safety_folder``, default the backups folder), so a restore can be undone; the
         restore's audit row goes into the backup's trail before it is put in place, so the data and
-        the row arrive together. This service then goes on with the restored data."""
+        the row arrive together. This service then goes on with the restored data, and with the
+        restored accounts: the one logged in, as the backup has it; where the backup does not have
+        it (or has it disabled), nobody, so the next call asks for a log-in (or, in a backup
+        without accounts, goes on in single-user mode under the same name)."""
         from coordinator.db import backup as backup_mod
         backup, path = Path(backup), self.store.path
         copy = backup_mod.working_copy(backup, path.parent)  # a bad backup is refused before anything is touched
         closed = []
         try:
             folder = Path(safety_folder) if safety_folder else backup_mod.default_backup_folder(path)
-            folder.mkdir(parents=True, exist_ok=True)
-            stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S-%f")  # never the name of an earlier one
-            safety = backup_mod.write_backup(self.store.conn, path, folder / f"{path.stem}-before-restore-{stamp}.db")
+            safety = backup_mod.safety_backup(self.store.conn, path, folder)
             self._audit_backup("backup", safety)
             # checked here: this person may restore (the backup's accounts may not even know them)
             return _restore_with_row(copy, backup.name, path, self.user, f"the content before it is in {safety.path.name}",
@@ -435,6 +440,17 @@ class Service:
             if closed:  # restored or not, this service goes on with what is there now
                 self.store, self.protocol = _open_store(path)
                 self._refresh_stale_plans()
+                self._log_in_again()
+
+    def _log_in_again(self) -> None:
+        """After the database changed under this session (a restore): the logged-in account as
+        the database now has it, or nobody when it has no such active account."""
+        if self.account is None:
+            return
+        current = self.store.account(self.account.name)
+        self.account = current if current is not None and current.active else None
+        if self.account is not None:
+            self.user = self.account.name
 
     def _audit_backup(self, action: str, report) -> None:
         with self.store.write(self.user, action) as tx:
@@ -626,8 +642,7 @@ class Service:
             planned = self.planned_visit(subject_id, code, on, subject)
             parts = [requisition_story(self.protocol, subject, planned, self.collection_day(planned, on), site, stamps)]
             if planned.kind == "cycle" and planned.day == 1:
-                parts.append(dosing_story(self.protocol, subject, planned.cycle, day1=planned.date or on, visit=planned,
-                                          stamps=stamps))
+                parts.append(dosing_story(self.protocol, subject, planned.cycle, day1=on, visit=planned, stamps=stamps))
             for part in parts:
                 if part:
                     if story:
@@ -818,8 +833,8 @@ class Service:
 
     @requires("subjects")
     def miss_visit(self, subject_id: str, visit: str, why: str, reason: str | None = None) -> Change:
-        ref = self._visit_ref(subject_id, visit)
-        if ref.kind == "cycle" and ref.cycle == 1 and ref.day == 1:
+        self._visit_ref(subject_id, visit)
+        if visit == FIRST_DOSE:
             raise InputError(subject_id, "visit", "cycle 1 day 1 is the first dose and cannot be missed")
         return self._update(subject_id, "miss_visit", reason, lambda s: replace(
             s, visits={**s.visits, visit: VisitRecord(visit, None, True, why)}))
@@ -918,8 +933,15 @@ class Service:
                          nothing: str) -> None:
         """Every file the app writes out (forms, exports): whole, and only with its audit row. It is
         written as '.part' and takes its name inside the row's transaction: no row, no file; a
-        failed rename, no row. An existing file of that name is replaced only then."""
+        failed rename, no row. An existing file of that name is replaced only then, unless it is a
+        folder or the database itself (or one of its working files): those are refused first."""
+        from coordinator.db import backup as backup_mod
         target = Path(path)
+        if not target.name or target.is_dir():
+            raise CoordinatorError(f"{target} is a folder, not a file name: give the name of the file to write. {nothing}")
+        if backup_mod.is_live_file(self.store.conn, self.store.path, target):
+            raise CoordinatorError(f"{target} is the study's database (or one of its working files): choose another "
+                                   f"file name. {nothing}")
         tmp = target.with_name(target.name + ".part")
         try:
             tmp.write_bytes(data)

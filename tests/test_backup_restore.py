@@ -76,7 +76,7 @@ def test_a_damaged_database_is_replaced_by_a_backup_and_kept_aside(enrolled, tmp
     assert aside.read_bytes() == b"garbage" * 1000
 
 
-def test_auto_backups_rotate(enrolled, tmp_path, monkeypatch):
+def test_auto_backups_rotate(enrolled, tmp_path):
     from coordinator.db import backup as backup_mod
     for n in range(4):
         enrolled.tick("101-001", "C1D1", "vital_signs", status="done" if n % 2 else "not_applicable", why="x",
@@ -242,3 +242,40 @@ def test_an_export_that_cannot_be_audited_leaves_no_file(enrolled, tmp_path, db_
     finally:
         other.rollback()
     assert not (tmp_path / "subjects.json").exists() and not (tmp_path / "subjects.json.part").exists()
+
+
+def test_after_restoring_a_backup_from_before_accounts_the_session_goes_on_in_single_user_mode(enrolled, tmp_path):
+    enrolled.backup(tmp_path / "before-accounts.db")
+    enrolled.add_account("admin1", "admin", PASSWORD)  # this session goes on as admin1
+    enrolled.restore(tmp_path / "before-accounts.db", safety_folder=tmp_path / "safety")
+    assert enrolled.account is None and enrolled.single_user and not enrolled.needs_log_in()
+    enrolled.record_visit("101-001", "C1D8", enrolled.subject("101-001").c1d1 + dt.timedelta(days=7))
+    last = enrolled.audit()[-1]
+    assert (last.action, last.user) == ("record_visit", "admin1")  # the same person, still named
+
+
+def test_after_a_restore_an_account_the_backup_lacks_must_log_in_again(enrolled, tmp_path, db_path):
+    enrolled.add_account("admin1", "admin", PASSWORD)
+    enrolled.backup(tmp_path / "monday.db")
+    enrolled.add_account("admin2", "admin", PASSWORD)
+    service = Service.open(db_path, today=TODAY)
+    service.log_in("admin2", PASSWORD)
+    service.restore(tmp_path / "monday.db", safety_folder=tmp_path / "safety")
+    assert service.account is None and service.needs_log_in()
+    with pytest.raises(AccessDenied, match="log in first"):
+        service.due()
+    service.log_in("admin1", PASSWORD)
+    assert service.user == "admin1" and service.due()
+    service.restore(tmp_path / "monday.db", safety_folder=tmp_path / "safety")
+    assert service.account.name == "admin1" and service.user == "admin1"  # the backup has it: still logged in
+    assert service.audit()[-1].action == "restore"
+
+
+def test_a_safety_folder_that_cannot_be_made_is_said_plainly_and_nothing_is_restored(enrolled, tmp_path):
+    enrolled.backup(tmp_path / "monday.db")
+    enrolled.add_subject(make_subject("101-002"))
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(StoreError, match="Cannot make the backup folder .*a-file/safety: .* Nothing was restored"):
+        enrolled.restore(tmp_path / "monday.db", safety_folder=tmp_path / "a-file" / "safety")
+    assert enrolled.store.subject_ids() == ["101-001", "101-002"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "monday.db", "study.db", "study.db-shm", "study.db-wal"]

@@ -1,9 +1,12 @@
 """The service: every write with its audit row, corrections, the cap, checklists and the due list."""
 
+from pathlib import Path
+
 import pytest
 from helpers import TODAY, d, make_subject
 
-from coordinator.errors import InputError
+from coordinator.errors import CoordinatorError, InputError
+from coordinator.service import Service
 
 
 def audit_fields(service, subject="101-001"):
@@ -232,6 +235,33 @@ def test_a_quick_open_leaves_a_plan_rebuild_to_a_full_open(enrolled, db_path):
     assert Service.open_if_quick(db_path, user="tester") is None
     Service.open(db_path, today=TODAY).close()  # rebuilds them
     Service.open_if_quick(db_path, user="tester").close()
+
+
+def test_a_quick_open_leaves_pending_migrations_to_a_full_open(tmp_path):
+    """A database of an older schema is never migrated by the quick open on the GUI thread: it
+    opens nothing and changes nothing, and the full open (on a worker thread) migrates it."""
+    import shutil
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    shutil.copy(Path(__file__).parent / "data" / "released-v1.db", path)
+
+    def state():
+        conn = sqlite3.connect(path)
+        try:
+            return (conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0],
+                    conn.execute("SELECT value FROM meta WHERE key = 'plan_version'").fetchone(),
+                    conn.execute("SELECT count(*) FROM audit").fetchone()[0])
+        finally:
+            conn.close()
+
+    before = state()
+    assert before[0] == 1
+    assert Service.open_if_quick(path, user="tester") is None
+    assert state() == before
+    Service.open(path, user="tester", today=TODAY).close()  # migrates it
+    assert state()[0] == 4
+    Service.open_if_quick(path, user="tester").close()
 
 
 def test_a_protocol_already_read_from_the_database_is_not_parsed_again(enrolled, db_path):
@@ -515,3 +545,31 @@ def test_no_steroid_is_recorded_apart_from_not_chosen(enrolled):
         enrolled.set_steroid("101-001", NO_STEROID, 20, [1], reason="typo")
     with pytest.raises(InputError, match="or 'none'"):
         enrolled.set_steroid("101-001", "cortisone", 20, [1], reason="typo")
+
+
+@pytest.mark.parametrize("suffix", ["", "-wal"])
+def test_a_form_or_an_export_never_overwrites_the_database(enrolled, db_path, suffix):
+    """The database and its working files are refused as the file to write, however the call
+    reaches the service (the GUI's save dialogs, the command line): nothing is written."""
+    target = Path(f"{db_path}{suffix}")
+    assert target.exists()
+    rows = enrolled.store.audit_rows()
+    with pytest.raises(CoordinatorError, match="is the study's database .* Nothing was saved"):
+        enrolled.save_form(target, b"%PDF-1.4 a form", "requisition C1D1", "101-001")
+    with pytest.raises(CoordinatorError, match="is the study's database .* Nothing was exported"):
+        enrolled.export_file(target)
+    with pytest.raises(CoordinatorError, match="is the study's database .* Nothing was exported"):
+        enrolled.save_audit_csv(db_path.parent / "x" / ".." / target.name, b"seq,at\n", 0)  # another spelling
+    assert enrolled.store.audit_rows() == rows
+    assert not Path(f"{target}.part").exists()
+    enrolled.close()
+    again = Service.open(db_path, today=TODAY)
+    assert again.subject("101-001").c1d1 == d("2025-03-03") and again.verify_audit().ok
+    again.close()
+
+
+def test_a_form_is_not_written_into_a_folder(enrolled, tmp_path):
+    with pytest.raises(CoordinatorError, match="is a folder, not a file name.* Nothing was saved"):
+        enrolled.save_form(tmp_path, b"%PDF-1.4 a form", "requisition C1D1", "101-001")
+    with pytest.raises(CoordinatorError, match="is a folder, not a file name.* Nothing was exported"):
+        enrolled.export_file("")

@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coordinator.db import chain
-from coordinator.db.migrations import MIGRATIONS
 from coordinator.db.store import (
-    BUSY_TIMEOUT_S, DB_FORMAT, SIDE_FILES, integrity_problems, remove_with_side_files, utc_now,
+    BUSY_TIMEOUT_S, SIDE_FILES, check_coordinator_file, check_not_newer, integrity_problems, remove_with_side_files,
+    utc_now,
 )
 from coordinator.errors import StoreError
 
@@ -97,8 +97,7 @@ def _check_target(conn: sqlite3.Connection, live_path: Path, target: Path) -> No
     if not folder.is_dir():
         raise StoreError(f"Cannot write the backup {target}: the folder {folder} does not exist. {NOTHING} "
                          "Create the folder, or choose another.")
-    live_files = {live_path, *_open_files(conn)}
-    if any(_same_file(target, Path(f"{live}{suffix}")) for live in live_files for suffix in ("", *SIDE_FILES)):
+    if is_live_file(conn, live_path, target):
         raise StoreError(f"{target} is the live database {live_path} (or one of its working files): "
                          f"a backup must go to another file. {NOTHING}")
     for suffix in ("-wal", "-journal"):
@@ -108,6 +107,13 @@ def _check_target(conn: sqlite3.Connection, live_path: Path, target: Path) -> No
     if target.exists() and target.stat().st_size and not _is_coordinator_file(target):
         raise StoreError(f"{target} exists and is not a coordinator database: choose another name, "
                          f"so that file is not overwritten. {NOTHING}")
+
+
+def is_live_file(conn: sqlite3.Connection, live_path: Path, path: Path) -> bool:
+    """Whether ``path`` is the database open as ``conn`` (at ``live_path``) or one of its working
+    files (-wal, -shm, -journal), however it is spelled: a file the app writes must be neither."""
+    live_files = {Path(live_path), *_open_files(conn)}
+    return any(_same_file(Path(path), Path(f"{live}{suffix}")) for live in live_files for suffix in ("", *SIDE_FILES))
 
 
 def _open_files(conn: sqlite3.Connection) -> list[Path]:
@@ -130,9 +136,11 @@ def _is_coordinator_file(path: Path) -> bool:
     except (StoreError, sqlite3.Error):
         return False
     try:
-        return _format(conn) == DB_FORMAT
-    except sqlite3.Error:
+        check_coordinator_file(conn, path)
+    except (StoreError, sqlite3.Error):
         return False
+    else:
+        return True
     finally:
         conn.close()
 
@@ -256,11 +264,7 @@ def _open_read_only(path: Path, name: str | None = None, busy_timeout: float = B
 
 def _report(conn: sqlite3.Connection, path: Path, name: str, strict_audit: bool = True) -> BackupReport:
     try:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not tables:
-            raise StoreError(f"{name} is an empty database, not a coordinator database.")
-        if "meta" not in tables or _format(conn) != DB_FORMAT:
-            raise StoreError(f"{name} is not a coordinator database (it was made by another program).")
+        check_coordinator_file(conn, name)
         problems = integrity_problems(conn, 3)
         if problems:
             raise StoreError(f"{name} is damaged (SQLite's integrity check: {'; '.join(problems)}).")
@@ -271,11 +275,6 @@ def _report(conn: sqlite3.Connection, path: Path, name: str, strict_audit: bool 
     except sqlite3.Error as exc:
         raise _read_error(exc, name) from exc
     return BackupReport(path, path.stat().st_size, subjects, audit.rows, audit.head, utc_now(), audit_problems=audit.problems)
-
-
-def _format(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
-    return row[0] if row else None
 
 
 def _read_error(exc: sqlite3.Error, name: str) -> StoreError:
@@ -351,10 +350,10 @@ def restore(backup: Path, live_path: Path, busy_timeout: float = BUSY_TIMEOUT_S)
 
 
 def _refuse_newer(conn: sqlite3.Connection, backup: Path) -> None:
-    version = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
-    if version > max(number for number, _, _ in MIGRATIONS):
-        raise StoreError(f"{backup} was written by a newer version of coordinator: update the app before "
-                         f"restoring it. {NOTHING}")
+    try:
+        check_not_newer(conn, backup)
+    except StoreError as exc:
+        raise StoreError(f"{exc} {NOTHING}") from None
 
 
 def _live_passes_check(live_path: Path, busy_timeout: float) -> bool:
@@ -459,14 +458,27 @@ def auto_backup(conn: sqlite3.Connection, live_path: Path, folder: Path, keep: i
     if keep < 1:
         raise ValueError(f"keep must be at least 1, not {keep}")
     live_path, folder = Path(live_path), Path(folder)
+    _make_folder(folder, "No backup was made")
+    report = write_backup(conn, live_path, _next_name(folder, live_path.stem))
+    prune(folder, live_path.stem, keep, protect=report.path)
+    return report
+
+
+def safety_backup(conn: sqlite3.Connection, live_path: Path, folder: Path) -> BackupReport:
+    """The backup a restore makes first of what it replaces, so the restore can be undone:
+    ``<live stem>-before-restore-YYYYMMDD-HHMMSS.db`` (UTC) in ``folder`` (made if missing), never
+    an earlier one's name. Not an automatic backup: the rotation never deletes it."""
+    live_path, folder = Path(live_path), Path(folder)
+    _make_folder(folder, "Nothing was restored")
+    return write_backup(conn, live_path, _next_name(folder, f"{live_path.stem}-before-restore"))
+
+
+def _make_folder(folder: Path, nothing: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"Cannot make the backup folder {folder}: {exc.strerror or exc}. No backup was made; "
+        raise StoreError(f"Cannot make the backup folder {folder}: {exc.strerror or exc}. {nothing}; "
                          "choose another backup folder.") from exc
-    report = write_backup(conn, live_path, _next_name(folder, live_path.stem))
-    _prune(folder, live_path.stem, keep, protect=report.path)
-    return report
 
 
 def _next_name(folder: Path, stem: str) -> Path:
@@ -497,13 +509,10 @@ def backups_in(folder: Path, stem: str) -> list[Path]:
     return [path for _, path in sorted(found, reverse=True)]
 
 
-def prune(folder: Path, stem: str, keep: int) -> list[Path]:
-    """Delete all but the newest ``keep`` automatic backups of ``stem``; return those deleted. One
-    that cannot be deleted (in use, no permission) stays, and is tried again next time."""
-    return _prune(folder, stem, keep)
-
-
-def _prune(folder: Path, stem: str, keep: int, protect: Path | None = None) -> list[Path]:
+def prune(folder: Path, stem: str, keep: int, protect: Path | None = None) -> list[Path]:
+    """Delete all but the newest ``keep`` automatic backups of ``stem`` (never ``protect``); return
+    those deleted. One that cannot be deleted (in use, no permission) stays, and is tried again
+    next time."""
     deleted = []
     for path in backups_in(folder, stem)[max(keep, 0):]:
         if path == protect:  # the one just written, even if the clock went back

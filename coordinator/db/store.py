@@ -155,13 +155,13 @@ class Store:
             self.conn.execute("PRAGMA synchronous = FULL")
             try:
                 if not create:
-                    self._check_ours()
+                    check_coordinator_file(conn, self.path)
                 if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                     conn.execute("PRAGMA journal_mode = wal")
+                # read once: a file of a newer version is refused either way
+                self._pending = self._pending_migrations()
                 if migrate:
                     self._migrate()
-                else:
-                    self._pending_migrations()  # a file of a newer version is refused either way
             except BaseException:
                 if create:
                     self.discard()
@@ -212,16 +212,6 @@ class Store:
             raise (DamagedDatabase if damaged else StoreError)(message) from exc
 
     # -- schema --------------------------------------------------------------------
-    def _check_ours(self) -> None:
-        names = self._table_names()
-        if not names:
-            raise DamagedDatabase(f"{self.path} is empty, not a coordinator database.")
-        if "meta" not in names or self.meta("format") != DB_FORMAT:
-            raise DamagedDatabase(f"{self.path} is not a coordinator database (it was made by another program).")
-
-    def _table_names(self) -> set[str]:
-        return {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
     @contextlib.contextmanager
     def _migrating(self) -> Iterator[None]:
         """One migration, whole or not at all."""
@@ -237,21 +227,15 @@ class Store:
     def _pending_migrations(self) -> list:
         """The migrations this file still needs (all of them for a new one); a file that a newer
         version of the app migrated further is refused."""
-        if "schema_migrations" not in self._table_names():
-            return list(MIGRATIONS)
-        done = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
-        newest = max(version for version, _, _ in MIGRATIONS)
-        if done and max(done) > newest:
-            raise StoreError(f"{self.path} was written by a newer version of coordinator: update the app to open it.")
+        done = check_not_newer(self.conn, self.path)
         return [migration for migration in MIGRATIONS if migration[0] not in done]
 
     def migrations_pending(self) -> bool:
-        """Whether the schema needs migrating (opened with ``migrate=False``)."""
-        with self._translating("read"):
-            return bool(self._pending_migrations())
+        """Whether the schema needs migrating (opened with ``migrate=False``; once migrated, never)."""
+        return bool(self._pending)
 
     def _migrate(self) -> None:
-        pending = self._pending_migrations()
+        pending, self._pending = self._pending, []
         if pending:
             self.conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
                               "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
@@ -535,6 +519,32 @@ def _subject(row: dict, visits, procedures, events, changes) -> Subject:
         procedures=dict(procedures.get(sid, {})), last_dose=_date(row["last_dose"]),
         end_of_treatment_reason=row["end_of_treatment_reason"], events=dict(events.get(sid, {})),
     )
+
+
+def _table_names(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def check_coordinator_file(conn: sqlite3.Connection, name: str | Path) -> None:
+    """Raise ``DamagedDatabase`` unless ``conn`` is open on a coordinator database (``name``: how
+    the message calls the file): an empty file, or one another program made, is none."""
+    tables = _table_names(conn)
+    if not tables:
+        raise DamagedDatabase(f"{name} is empty, not a coordinator database.")
+    row = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() if "meta" in tables else None
+    if row is None or row[0] != DB_FORMAT:
+        raise DamagedDatabase(f"{name} is not a coordinator database (it was made by another program).")
+
+
+def check_not_newer(conn: sqlite3.Connection, name: str | Path) -> set[int]:
+    """The versions of the migrations applied to the database behind ``conn`` (none yet: an empty
+    set); ``StoreError`` when a newer version of the app migrated it further than this one can."""
+    if "schema_migrations" not in _table_names(conn):
+        return set()
+    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+    if done and max(done) > max(version for version, _, _ in MIGRATIONS):
+        raise StoreError(f"{name} was written by a newer version of coordinator: update the app to open it.")
+    return done
 
 
 _FALSE_NULL = re.compile(r"NULL value in (\w+)\.(\w+)")

@@ -19,7 +19,6 @@ from coordinator import __version__
 from coordinator import protocol as protocol_mod
 from coordinator.accounts import ROLES
 from coordinator.dates import display, display_window, parse_iso
-from coordinator.db.store import SIDE_FILES
 from coordinator.errors import AccessDenied, CoordinatorError, DamagedDatabase, InputError
 from coordinator.model import Subject
 from coordinator.service import Service, default_backup_folder, last_good_backup, restore_damaged
@@ -370,10 +369,15 @@ def _db_path(args) -> Path:
 def _open(args) -> Service:
     """The study database, logged in where it has accounts: ``--user`` (or $COORDINATOR_USER) and
     the password from the terminal, or from $COORDINATOR_PASSWORD when there is no terminal."""
-    service = Service.open(_db_path(args), user=args.user)
-    _OPENED.append(service)
+    service = _opened(Service.open(_db_path(args), user=args.user))
     if service.needs_log_in():
         _log_in(service, args, "This database has accounts")
+    return service
+
+
+def _opened(service: Service) -> Service:
+    """``service``, to be closed when the command ends (``_OPENED``)."""
+    _OPENED.append(service)
     return service
 
 
@@ -442,22 +446,14 @@ def cmd_open(args) -> int:
 
 def cmd_init(args) -> int:
     path = _db_path(args)
-    service = Service.create(path, args.protocol, user=args.user)
-    _OPENED.append(service)
+    service = _opened(Service.create(path, args.protocol, user=args.user))
     print(f"Created {path} for study {service.protocol.code} ({service.protocol.short_title}).")
     return 0
 
 
 def _create_demo(path: Path, user: str | None) -> Service:
-    service = Service.create(path, user=user)
-    _OPENED.append(service)
-    try:
-        from coordinator import demo  # only here: every other command starts without it
-        service.import_subjects(demo.demo_subjects(service.protocol, service.today), source="demo")
-    except BaseException:
-        service.store.discard()  # no half-made demo left behind
-        raise
-    return service
+    from coordinator import demo  # only here: every other command starts without it
+    return _opened(demo.create(path, user))
 
 
 def cmd_demo(args) -> int:
@@ -695,19 +691,10 @@ def cmd_change_dose(args) -> int:
     return 0
 
 
-def _check_output(path: Path, args) -> None:
-    """Never write a form over the study's database (or its journal files), or into a folder."""
-    if not path.name or path.is_dir():
-        raise InputError(None, "output", f"{str(path) or repr('')} is a folder, not a file name: give a name such as form.pdf")
-    db = _db_path(args).resolve()
-    if path.resolve() in {db, *(db.with_name(db.name + suffix) for suffix in SIDE_FILES)}:
-        raise InputError(None, "output", f"{path} is the study's database: choose another file name")
-
-
 def _print_form(args, make, subject: str | None = None) -> int:
-    """Every 'print' command: check the output path, make the PDF (``make(service)`` returns it
-    with what it is for the audit trail and for the user), write it whole, audit it."""
-    _check_output(args.output, args)
+    """Every 'print' command: make the PDF (``make(service)`` returns it with what it is for the
+    audit trail and for the user), write it whole, audit it (the service refuses a folder, or the
+    database itself, as the output)."""
     service = _open(args)
     pdf, what, done = make(service)
     service.save_form(args.output, pdf, what, subject)  # whole, and only with its audit row
@@ -738,8 +725,6 @@ def cmd_print_day(args) -> int:
 
 
 def cmd_backup(args) -> int:
-    if args.file.is_dir():
-        raise InputError(None, "file", f"{args.file} is a folder: give the backup's file name, such as {args.file / 'study-backup.db'}")
     report = _open(args).backup(args.file)
     if report.audit_problems:
         print(f"Backed up to {report.path}: {report.subjects} subjects, integrity checked. But the audit trail is "
@@ -809,10 +794,8 @@ def cmd_audit(args) -> int:
 
 def cmd_sign(args) -> int:
     service = _open(args)
-    if service.account is None:
-        raise AccessDenied("A signature names a person: add accounts ('coordinator user add') to sign off visits.")
-    password = _password(f"{service.account.display_name}, your password to sign {args.visit} of {args.subject}: ",
-                         "COORDINATOR_PASSWORD")
+    password = "" if service.account is None else _password(  # no account: sign_visit says why it cannot sign
+        f"{service.account.display_name}, your password to sign {args.visit} of {args.subject}: ", "COORDINATOR_PASSWORD")
     service.sign_visit(args.subject, args.visit, password, args.meaning)
     print(f"{args.subject} {args.visit}: signed by {service.account.display_name} ({service.account.name}), "
           f"{' '.join(args.meaning.split())}.")

@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from coordinator.checklist import visit_checklist
 from coordinator.model import DoseChange, ProcedureRecord, Steroid, Subject, VisitRecord
 from coordinator.protocol import Protocol
 from coordinator.schedule import build_plan
+from coordinator.service import Service
 
 DEX = Steroid("dexamethasone", 20, (1, 8, 15, 22))
 
@@ -60,6 +62,19 @@ STORIES = [
           events=(("progression", -421),)),
     Story("NOP", "M", False, consent=-260, screened=-255, c1d1=-250, reduce_from=5),
 ]
+
+
+def create(path: str | Path, user: str | None = None) -> Service:
+    """A new database at ``path`` (the bundled protocol) holding the demo subjects, dated around
+    today; the service stays open on it. One that fails half-way is deleted: a half-made database
+    could be neither opened nor made again."""
+    service = Service.create(path, user=user)
+    try:
+        service.import_subjects(demo_subjects(service.protocol, service.today), source="demo")
+    except BaseException:
+        service.store.discard()
+        raise
+    return service
 
 
 def demo_subjects(protocol: Protocol, today: dt.date, site: str = "101") -> list[Subject]:

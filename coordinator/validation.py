@@ -193,7 +193,7 @@ def _check_visits(protocol: Protocol, s: Subject, end, fail, not_future) -> None
         if ref.kind == "cycle":
             if s.c1d1 is None:
                 raise fail(field, "cycle visits need cycle 1 day 1 to be recorded first")
-            if code == "C1D1":
+            if code == FIRST_DOSE:
                 if record.date != s.c1d1:
                     raise fail(field, "cycle 1 day 1 is the first dose: record it as the subject's c1d1")
                 continue

@@ -78,7 +78,7 @@ def test_the_first_account_is_an_admin_and_ends_single_user_mode(service, db_pat
 
 def test_every_public_service_method_checks_a_permission():
     exempt = {"open", "create", "close", "may", "require", "needs_log_in", "log_in", "confirm_password",
-              "accounts", "add_account", "set_password"}  # these check inside (see their docstrings)
+              "add_account", "set_password"}  # these check inside (see their docstrings)
     unchecked = [name for name, member in inspect.getmembers(Service, inspect.isfunction)
                  if not name.startswith("_") and name not in exempt and not hasattr(member, "permission")]
     assert unchecked == []
@@ -116,15 +116,17 @@ def test_names_and_mrns_are_hidden_from_roles_that_may_not_see_them(admin, db_pa
     assert admin.subject("101-001").name == accounts.HIDDEN  # an admin manages accounts, not patients
     with pytest.raises(AccessDenied):
         admin.edit_subject("101-001", name="Joan Synthetic", reason="typo")
-    as_user(db_path, "coord1").edit_subject("101-001", name="Joan Synthetic", reason="typo")
+    as_user(db_path, "coord1").edit_subject("101-001", name="Joan Synthetic", reason="was Jane Synthetic")
     monitor = as_user(db_path, "mon1")
     subject = monitor.subject("101-001")
     assert (subject.name, subject.mrn, subject.initials) == (accounts.HIDDEN, accounts.HIDDEN, "ABC")
-    text = " ".join(f"{r.old} {r.new}" for r in monitor.audit())
-    assert "Synthetic" not in text and "MRN-0001" not in text and accounts.HIDDEN in text
+    for reader in (monitor, admin):
+        text = " ".join(f"{r.old} {r.new} {r.reason}" for r in reader.audit())
+        assert "Synthetic" not in text and "MRN-0001" not in text and accounts.HIDDEN in text
     coordinator = as_user(db_path, "coord1")
     assert coordinator.subject("101-001").name == "Joan Synthetic"
     assert "MRN-0001" in " ".join(str(r.new) for r in coordinator.audit())
+    assert "was Jane Synthetic" in [r.reason for r in coordinator.audit()]
 
 
 def test_failed_log_ins_are_recorded_and_slowed_down_after_five(admin, db_path):

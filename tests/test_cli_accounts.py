@@ -79,6 +79,13 @@ def test_sign_from_the_command_line(accounts):
     assert rows[-1]["action"] == "sign" and rows[-1]["user"] == "ivan"
 
 
+def test_signing_needs_accounts_and_asks_no_password_without_them(run):
+    ok(run("add-subject", "101-001", "--initials", "ABC", "--sex", "M", "--birth-date", "1958-04-02",
+           "--consent-date", "2025-02-10"))
+    ok(run("enroll", "101-001", "2025-03-03"))
+    fails(run("sign", "101-001", "C1D1"), "A signature names a person: add accounts ('coordinator user add')")
+
+
 def test_audit_verify(accounts):
     boss = {"user": "boss", "password": PASSWORD}
     out = ok(accounts("audit", "verify", **boss))

@@ -233,13 +233,6 @@ def test_subject_status_and_current_cycle_day(protocol):
     assert subject_status(protocol, ended, d("2025-04-21")) == "follow_up"
 
 
-def test_window_text():
-    from coordinator.dates import display_window
-    assert display_window(d("2025-03-09"), d("2025-03-11")) == "09-Mar-2025 – 11-Mar-2025"
-    assert display_window(d("2025-03-03"), d("2025-03-03")) == "03-Mar-2025"
-    assert display_window(d("2025-03-09"), d("2025-03-11"), sep=" to ") == "09-Mar-2025 to 11-Mar-2025"
-
-
 def test_the_first_dose_stands_in_on_its_planned_day(protocol):
     from coordinator.schedule import first_dose_visit
     v = first_dose_visit(protocol, d("2025-03-03"))

@@ -143,12 +143,7 @@ def _prepare(path: Path, user: str | None, create: str | None, protocol_file: Pa
             raise CoordinatorError(f"Cannot create the folder {path.parent}: {exc.strerror or exc}.") from None
     if create == "demo":
         from coordinator import demo
-        service = Service.create(path, user=user)
-        try:
-            service.import_subjects(demo.demo_subjects(service.protocol, service.today), source="demo")
-        except BaseException:
-            service.store.discard()
-            raise
+        service = demo.create(path, user)
     elif create == "new":
         service = Service.create(path, protocol_file, user=user)
     else:

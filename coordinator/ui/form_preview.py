@@ -7,6 +7,7 @@ where CUPS is missing (Windows), for printing through Qt. With CUPS the PDF itse
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pypdfium2
@@ -27,39 +28,51 @@ PRINT_DPI = 300
 
 
 PREVIEW_PAGES = 30  # a 100-page packet previews its first pages; Print and Save take them all
+_PDFIUM = threading.Lock()  # pdfium is not thread-safe: a packet's preview is drawn on a worker thread
 
 
 def page_count(pdf: bytes) -> int:
-    document = pypdfium2.PdfDocument(pdf)
-    try:
-        return len(document)
-    finally:
-        document.close()
+    with _PDFIUM:
+        document = pypdfium2.PdfDocument(pdf)
+        try:
+            return len(document)
+        finally:
+            document.close()
 
 
 def iter_pages(pdf: bytes, dpi: float, limit: int | None = None):
     """The pages of ``pdf`` as images at ``dpi``, one at a time (a packet at print resolution
-    would not fit in memory at once)."""
-    document = pypdfium2.PdfDocument(pdf)
-    try:
-        for index in range(min(len(document), limit or len(document))):
-            bitmap = document[index].render(scale=dpi / 72, rev_byteorder=True, prefer_bgrx=True)
-            image = QImage(bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride, QImage.Format.Format_RGBX8888)
-            yield image.copy()  # own the pixels: the bitmap's buffer goes with the document
-    finally:
-        document.close()
+    would not fit in memory at once). A QImage, not a QPixmap: any thread may make it."""
+    with _PDFIUM:
+        document = pypdfium2.PdfDocument(pdf)
+        try:
+            for index in range(min(len(document), limit or len(document))):
+                bitmap = document[index].render(scale=dpi / 72, rev_byteorder=True, prefer_bgrx=True)
+                image = QImage(bitmap.buffer, bitmap.width, bitmap.height, bitmap.stride, QImage.Format.Format_RGBX8888)
+                yield image.copy()  # own the pixels: the bitmap's buffer goes with the document
+        finally:
+            document.close()
 
 
 def page_images(pdf: bytes, dpi: float, limit: int | None = None) -> list[QImage]:
     return list(iter_pages(pdf, dpi, limit))
 
 
+def preview_pages(pdf: bytes, pixel_ratio: float) -> tuple[int, list[QImage]]:
+    """What the preview shows: the page count and the first PREVIEW_PAGES pages drawn for a screen
+    of ``pixel_ratio`` (a packet's are drawn on its worker thread: 30 pages at 2x take a second)."""
+    return page_count(pdf), page_images(pdf, PREVIEW_DPI * pixel_ratio, PREVIEW_PAGES)
+
+
 class FormPreviewDialog(QDialog):
     def __init__(self, session: Session, title: str, pdf: bytes, what: str, subject_id: str | None = None,
-                 file_name: str = "form.pdf", parent: QWidget | None = None):
+                 file_name: str = "form.pdf", parent: QWidget | None = None,
+                 pages: tuple[int, list[QImage]] | None = None):
+        """``pages``: ``preview_pages`` of ``pdf`` drawn already (elsewhere than on the GUI thread)."""
         super().__init__(parent)
         self.session = session
         self.pdf = pdf
+        self.page_count, self.pages = pages or preview_pages(pdf, self.devicePixelRatioF())
         self.what = what  # for the audit trail: "requisition C1D8", "day packet 2025-03-10"...
         self.subject_id = subject_id
         self.file_name = file_name
@@ -71,8 +84,6 @@ class FormPreviewDialog(QDialog):
 
     def _build_ui(self) -> None:
         layout = QVBoxLayout(self)
-        self.page_count = page_count(self.pdf)
-        self.pages = page_images(self.pdf, PREVIEW_DPI * self.devicePixelRatioF(), PREVIEW_PAGES)
         holder = QWidget()
         column = QVBoxLayout(holder)
         for image in self.pages:

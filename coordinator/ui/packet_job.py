@@ -34,13 +34,15 @@ class PacketJob(QObject):
         self.timer.timeout.connect(self._on_timer_timeout)
 
     def start(self) -> None:
-        state, day = self.state, self.day
+        from coordinator.ui.form_preview import preview_pages
+        state, day, pixel_ratio = self.state, self.day, self.parent_widget.devicePixelRatioF()
 
         def make(service):
             def tell(done: int, total: int) -> None:
                 state["done"], state["total"] = done, total
             visits = service.day_packet(day)
-            return service.day_packet_pdf(day, progress=tell, visits=visits), len(visits)
+            pdf = service.day_packet_pdf(day, progress=tell, visits=visits)
+            return pdf, len(visits), preview_pages(pdf, pixel_ratio)  # the preview's pages drawn here too
         self.timer.start()
         self.session.run_in_background(self.parent_widget, make, self._on_done, self._on_failed)
 
@@ -57,12 +59,12 @@ class PacketJob(QObject):
 
     def _on_done(self, result) -> None:
         self._finish()
-        pdf, visits = result
+        pdf, visits, pages = result
         from coordinator.ui.form_preview import FormPreviewDialog
         title = "Day packet"
         count = f"{visits} visit{'s' if visits != 1 else ''}"
         FormPreviewDialog(self.session, title, pdf, f"day packet {self.day.isoformat()} ({count})", None,
-                          f"packet-{self.day.isoformat()}.pdf", self.parent_widget).exec()
+                          f"packet-{self.day.isoformat()}.pdf", self.parent_widget, pages).exec()
 
     def _on_failed(self, exc: Exception) -> None:
         self._finish()

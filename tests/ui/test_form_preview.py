@@ -1,11 +1,12 @@
 """Forms from the window: preview, save, print (to a PDF file here), each print in the audit trail."""
 
 import datetime as dt
+import threading
 
 import pytest
 from PySide6.QtPrintSupport import QPrinter
 
-from coordinator.ui import ask, printing
+from coordinator.ui import ask, form_preview, printing
 from coordinator.ui.form_preview import FormPreviewDialog, page_count, page_images
 from coordinator.ui.packet_job import PacketJob
 from helpers import TODAY, make_subject
@@ -65,14 +66,19 @@ def due_today(service) -> int:
     return len(service.day_packet(TODAY))
 
 
-def test_the_days_packet_with_progress(window, session, shown, qtbot):
+def test_the_days_packet_with_progress(window, session, shown, qtbot, monkeypatch):
     visits = due_today(session.service)
+    drawn_on = []  # which thread draws the preview's pages: a long packet must not freeze the window
+    draw = form_preview.page_images
+    monkeypatch.setattr(form_preview, "page_images",
+                        lambda *args, **kwargs: drawn_on.append(threading.current_thread()) or draw(*args, **kwargs))
     job = window.due_view.print_day()
     reported = job.state  # the worker's counter, which the progress dialog reads
     qtbot.waitUntil(lambda: bool(shown), timeout=10000)
     assert reported == {"done": visits + 1, "total": visits + 1}  # each visit, then the pages laid out
     assert shown[-1].what == f"day packet {TODAY.isoformat()} ({visits} visits)"
-    assert len(shown[-1].pages) == page_count(shown[-1].pdf) > visits
+    assert len(shown[-1].pages) == page_count(shown[-1].pdf) == shown[-1].page_count > visits
+    assert drawn_on and threading.main_thread() not in drawn_on
 
 
 def test_the_packet_progress_dialog_shows_what_the_worker_reported(window, session):

@@ -53,6 +53,12 @@ class DoseChange:
     from_cycle: int
 
 
+def in_order(changes) -> tuple[DoseChange, ...]:
+    """Dose changes in the one order a subject holds them (by cycle, then drug), however they came:
+    the store reads them so, and an import or a change must give the same subject."""
+    return tuple(sorted(changes, key=lambda c: (c.from_cycle, c.drug)))
+
+
 @dataclass(frozen=True)
 class Subject:
     id: str

@@ -28,7 +28,7 @@ from coordinator.dates import iso
 from coordinator.db.chain import ChainReport
 from coordinator.db.store import AuditRow, Store, Transaction
 from coordinator.errors import AccessDenied, CoordinatorError, CorrectionNeedsReason, InputError, LogInFailed, StoreError
-from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord
+from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord, in_order
 from coordinator.protocol import Protocol, VisitRef
 from coordinator.schedule import FIRST_DOSE, PlannedVisit, build_plan, first_dose_visit, current_cycle_day, latest_number, study_end, subject_status
 from coordinator.validation import check_subject, not_scheduled, pre_dose_day_1
@@ -818,8 +818,7 @@ class Service:
     def change_dose(self, subject_id: str, drug: str, level: int, from_cycle: int, reason: str | None = None) -> Change:
         def apply(s: Subject) -> Subject:
             kept = tuple(c for c in s.dose_changes if (c.drug, c.from_cycle) != (drug, from_cycle))
-            return replace(s, dose_changes=tuple(sorted(kept + (DoseChange(drug, level, from_cycle),),
-                                                        key=lambda c: (c.from_cycle, c.drug))))
+            return replace(s, dose_changes=in_order(kept + (DoseChange(drug, level, from_cycle),)))
         return self._update(subject_id, "dose_change", reason, apply)
 
     # -- writes: visits and procedures -------------------------------------------------------

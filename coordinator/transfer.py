@@ -11,7 +11,7 @@ import datetime as dt
 
 from coordinator.dates import iso, parse_iso
 from coordinator.errors import InputError
-from coordinator.model import DoseChange, ProcedureRecord, Steroid, Subject, VisitRecord
+from coordinator.model import DoseChange, ProcedureRecord, Steroid, Subject, VisitRecord, in_order
 
 FORMAT = "coordinator-subjects/1"
 REQUIRED = ("id", "initials", "sex", "birth_date", "consent_date")
@@ -175,7 +175,7 @@ def subject_from_json(data: object, position: int = 0) -> Subject:
         c1d1=date("c1d1", data.get("c1d1")),
         planned_c1d1=date("planned_c1d1", data.get("planned_c1d1")),
         steroid=steroid,
-        dose_changes=tuple(changes),
+        dose_changes=in_order(changes),
         visits=visits,
         procedures=procedures,
         last_dose=date("last_dose", data.get("last_dose")),

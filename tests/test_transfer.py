@@ -5,6 +5,7 @@ import json
 import pytest
 from helpers import TODAY
 
+from coordinator import transfer
 from coordinator.errors import InputError
 from coordinator.service import Service
 
@@ -50,6 +51,19 @@ def test_import_then_export_round_trips(service, tmp_path):
     assert json.loads(again.read_text()) == exported
     assert other.subject("101-003").planned_c1d1.isoformat() == exported["subjects"][2]["planned_c1d1"] == "2025-03-24"
     assert "planned_c1d1" not in exported["subjects"][0]  # omitted when there is none
+
+
+def test_dose_changes_in_any_order_are_saved_as_imported(service, tmp_path):
+    """A file may list them in any order: the subject saved is the subject read (hypothesis found
+    changes from cycles 935 and 94 coming back in the other order)."""
+    changes = [{"drug": "selinexor", "level": 0, "from_cycle": 9}, {"drug": "lenalidomide", "level": -1, "from_cycle": 3},
+               {"drug": "selinexor", "level": -1, "from_cycle": 3}]
+    doc = {"format": "coordinator-subjects/1", "subjects": [{**EXAMPLE["subjects"][0], "dose_changes": changes}]}
+    imported = transfer.subject_from_json(doc["subjects"][0])
+    service.import_file(write(tmp_path, doc))
+    assert service.subject("101-001") == imported
+    assert [(c.from_cycle, c.drug) for c in imported.dose_changes] == [(3, "lenalidomide"), (3, "selinexor"),
+                                                                      (9, "selinexor")]
 
 
 def test_import_is_audited(service, tmp_path):

@@ -358,7 +358,7 @@ class Store:
                     events[sid][kind] = _date(date)
             if "dose_changes" in children:
                 for sid, drug, level, from_cycle in q(
-                        f"SELECT subject_id, drug, level, from_cycle FROM dose_changes {child_where} ORDER BY from_cycle", params):
+                        f"SELECT subject_id, drug, level, from_cycle FROM dose_changes {child_where} ORDER BY from_cycle, drug", params):
                     changes[sid].append(DoseChange(drug, level, from_cycle))
             rows = q(f"SELECT * FROM subjects {subject_where} ORDER BY id", params)
             columns = [c[0] for c in rows.description]

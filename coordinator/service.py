@@ -522,11 +522,17 @@ class Service:
 
     @requires("read")
     def timeline(self, subject_id: str, on: dt.date | None = None) -> Timeline:
+        """The subject's plan, each visit with its status on ``on``. A screening subject's cycle 1
+        day 1 is not in the plan until it happens, but its pre-dose checklist is worked through
+        before: it is listed too, as planned, on the planned day (else ``on``)."""
         on = on or self.today
         subject = self.subject(subject_id)
         plan = self.store.plan(subject_id)
-        return Timeline(subject, subject_status(self.protocol, subject, on, plan), current_cycle_day(plan, on),
-                        [TimelineVisit(v, v.status(on)) for v in plan])
+        status = subject_status(self.protocol, subject, on, plan)
+        visits = [TimelineVisit(v, v.status(on)) for v in plan]
+        if subject.c1d1 is None and status == "screening":
+            visits.append(TimelineVisit(first_dose_visit(self.protocol, subject.planned_c1d1 or on), "planned"))
+        return Timeline(subject, status, current_cycle_day(plan, on), visits)
 
     @requires("read")
     def checklist(self, subject_id: str, visit: str, subject: Subject | None = None) -> Checklist:

@@ -203,6 +203,22 @@ def test_due_list_follows_recorded_facts(enrolled):
     assert [i.visit for i in s.due(d("2025-03-09"), 0)] == ["C1D8"]
 
 
+def test_a_screening_subjects_first_dose_is_on_the_timeline_as_planned(service):
+    """Its pre-dose checklist is worked through before it happens: the window, the command line
+    and the JSON all list cycle 1 day 1, on the planned day, else the day looked at."""
+    service.add_subject(make_subject("101-001", consent="2025-02-10", planned_c1d1=d("2025-03-03")))
+    visits = service.timeline("101-001", d("2025-02-20")).visits
+    assert [(tv.visit.code, tv.status) for tv in visits] == [("SCR", "due"), ("C1D1", "planned")]
+    assert visits[-1].visit.target == d("2025-03-03")
+    service.edit_subject("101-001", planned_c1d1=None)
+    assert service.timeline("101-001", d("2025-02-21")).visits[-1].visit.target == d("2025-02-21")
+    service.enroll("101-001", d("2025-03-03"))  # in the plan now: listed once
+    assert [tv.visit.code for tv in service.timeline("101-001").visits].count("C1D1") == 1
+    service.add_subject(make_subject("101-002", consent="2025-02-10"))
+    service.screen_fail("101-002", d("2025-02-25"), "eligibility")
+    assert "C1D1" not in [tv.visit.code for tv in service.timeline("101-002", d("2025-02-26")).visits]
+
+
 def test_unscheduled_visits_are_numbered(enrolled):
     _, first = enrolled.add_unscheduled("101-001", d("2025-03-12"))
     _, second = enrolled.add_unscheduled("101-001", d("2025-03-13"))

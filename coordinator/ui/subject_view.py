@@ -15,8 +15,6 @@ from PySide6.QtWidgets import (
 
 from coordinator.dates import display
 from coordinator.errors import CoordinatorError
-from coordinator.schedule import FIRST_DOSE
-from coordinator.service import TimelineVisit
 from coordinator.ui import access, action_dialogs, ask, settings
 from coordinator.ui.checklist_view import ChecklistView
 from coordinator.ui.history_table import HistoryTableModel
@@ -175,7 +173,7 @@ class SubjectView(QWidget):
         day = self.session.day
         self.subject = timeline.subject  # read once: the visit list, the progress and the checklist use it
         self.signatures = self.service.signatures(self.subject_id)  # and the checklist's sign-offs: a signature shows at once
-        visits = timeline.visits + self._first_dose_to_come(timeline)
+        visits = timeline.visits
         progress = self.service.progress(((self.subject_id, tv.visit.code) for tv in visits), subject=timeline.subject)
         rows = [VisitRow(tv, p.done, p.total) if (p := progress.get((self.subject_id, tv.visit.code))) else VisitRow(tv)
                 for tv in visits]
@@ -192,14 +190,6 @@ class SubjectView(QWidget):
             self._select_visit(keep)
         finally:
             self._keep_tab = False
-
-    def _first_dose_to_come(self, timeline) -> list[TimelineVisit]:
-        """A screening subject's cycle 1 day 1 is not in the plan until it happens, but its
-        pre-dose checklist is worked through before: list it, on the planned day (else today)."""
-        s = timeline.subject
-        if s.c1d1 is not None or timeline.status != "screening":
-            return []
-        return [TimelineVisit(self.service.planned_visit(s.id, FIRST_DOSE, subject=s), "planned")]
 
     def set_active(self, active: bool) -> None:
         """The subject's actions (and their shortcuts) work only while this screen is shown."""

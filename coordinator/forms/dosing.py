@@ -129,7 +129,7 @@ def dosing_story(protocol: Protocol, subject: Subject, cycle: int, day1: dt.date
     stamps = stamps or Stamps()
     columns = _columns(protocol, subject, cycle)
     top: list[Flowable] = [Label(f"subject {subject.id}  ·  dosing calendar, cycle {cycle}"),
-                           _header(protocol, subject, cycle, day1, planned=visit.date is None and day1 == visit.target,
+                           _header(protocol, subject, cycle, day1, planned=visit.date is None,
                                    stamps=stamps), Spacer(1, 2 * mm)]
     notices = [f"{column.name}: {column.change}" for column in columns if column.change]
     notices += [f"{column.name} {mg(column.dose_mg)} mg cannot be made exactly from the {column.form} strengths in the "

@@ -62,8 +62,13 @@ def test_the_first_doses_calendar_counts_from_the_packets_day(service):
 def test_an_unrecorded_day_1_counts_from_the_day_it_happens(service):
     service.add_subject(make_subject("101-001", c1d1=d("2025-03-03")))
     service.record_visit("101-001", "SCR", d("2025-02-20"))
-    # C2D1's target is 31-Mar; it happens (and is printed) on 03-Apr, the last day of its window
+    # C2D1's target is 31-Mar; it happens (and is printed) on 03-Apr, the last day of its window;
+    # until it is recorded, its day 1 is a plan, as it is on the target day
     text = "\f".join(page_texts(service.day_packet_pdf(d("2025-04-03"))))
+    assert "Day 1 = Thu 03-Apr-2025 (planned)" in text
+    assert "Day 1 = Mon 31-Mar-2025 (planned)" in "\f".join(page_texts(service.day_packet_pdf(d("2025-03-31"))))
+    service.record_visit("101-001", "C2D1", d("2025-04-03"))
+    text = "\f".join(page_texts(service.dosing_pdf("101-001", 2)))
     assert "Day 1 = Thu 03-Apr-2025" in text and "(planned)" not in text
 
 

@@ -181,9 +181,12 @@ class Service:
 
     @classmethod
     def open_if_quick(cls, path: str | Path, user: str | None = None) -> Service | None:
-        """``open``, unless opening has slow work to do first: migrating the schema or rebuilding
-        every cached plan, which takes a while on a large database (the app does it on a worker
-        thread). None then, with nothing migrated or rebuilt."""
+        """``open``, unless opening has slow work to do first: migrating the schema, rebuilding
+        every cached plan, or a write-ahead log to recover (left by a crash, or by a window still
+        open on the file), any of which takes a while on a large database (the app does it on a
+        worker thread). None then, with nothing opened, migrated or rebuilt."""
+        if _has_log(Path(path)):
+            return None
         store, protocol = _open_store(path, migrate=False)
         service = cls(store, protocol, user or _os_user(), dt.date.today())
         quick = False
@@ -1033,6 +1036,15 @@ def restore_damaged(path: str | Path, backup: str | Path, user: str | None = Non
                                  log_in=log_in)
     finally:
         backup_mod.remove_with_side_files(copy[0])
+
+
+def _has_log(path: Path) -> bool:
+    """Whether the database has changes in its write-ahead log that its next open must read (a
+    connection left without closing, by a crash or a window still open on it)."""
+    try:
+        return path.with_name(path.name + "-wal").stat().st_size > 0
+    except OSError:  # none (the last connection closed cleanly removes it)
+        return False
 
 
 def _open_store(path: str | Path, migrate: bool = True, known: Protocol | None = None) -> tuple[Store, Protocol]:

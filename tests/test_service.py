@@ -253,6 +253,27 @@ def test_a_quick_open_leaves_a_plan_rebuild_to_a_full_open(enrolled, db_path):
     Service.open_if_quick(db_path, user="tester").close()
 
 
+def test_a_quick_open_leaves_a_crashed_sessions_log_to_a_full_open(enrolled, db_path):
+    """A window that crashed leaves its last writes in the write-ahead log: the next open reads
+    them all back, which on a large log is slow work for the worker thread, not the GUI thread."""
+    import subprocess
+    import sys
+
+    from coordinator.service import Service
+
+    enrolled.close()
+    crash = ("import os, sys\nfrom coordinator.service import Service\n"
+             "s = Service.open(sys.argv[1], user='tester')\ns.store.conn.execute('PRAGMA wal_autocheckpoint = 0')\n"
+             "s.set_site('After the crash')\nos._exit(0)")  # no close: the log is not written back
+    subprocess.run([sys.executable, "-c", crash, str(db_path)], check=True)
+    assert Path(f"{db_path}-wal").stat().st_size > 0
+    assert Service.open_if_quick(db_path, user="tester") is None
+    full = Service.open(db_path, user="tester", today=TODAY)  # as the worker thread opens it
+    assert full.site() == "After the crash"
+    full.close()
+    Service.open_if_quick(db_path, user="tester").close()
+
+
 def test_a_quick_open_leaves_pending_migrations_to_a_full_open(tmp_path):
     """A database of an older schema is never migrated by the quick open on the GUI thread: it
     opens nothing and changes nothing, and the full open (on a worker thread) migrates it."""

@@ -73,10 +73,13 @@ def requires(permission: str):
 
 @dataclass(frozen=True)
 class Change:
-    """What a write changed."""
+    """What a write saved: its action, and the subjects whose records it changed (none for a change
+    to the study as a whole: an account, the site, a print or an export, each with its audit row).
+    ``nothing``: the write found nothing to change (a tick ticked again) and saved nothing."""
 
     action: str
     subject_ids: tuple[str, ...] = ()
+    nothing: bool = False
 
 
 @dataclass(frozen=True)
@@ -988,7 +991,7 @@ class Service:
                 raise InputError(subject_id, "", str(exc)) from None
             diffs = _diff(transfer.subject_to_json(old), transfer.subject_to_json(new))
             if not diffs:
-                return Change(action, ())
+                return Change(action, nothing=True)
             corrections = [d for d in diffs if _is_correction(*d)]
             if corrections and not (reason and reason.strip()):
                 field_name = corrections[0][0]

@@ -190,7 +190,7 @@ class AccountsDialog(QDialog):
 
     def _write(self, write) -> None:
         try:
-            write()
+            self.session.notify(write())
         except CoordinatorError as exc:  # the last active admin, an account disabled meanwhile...
             ask.error(self, f"Not saved: {exc}")
         self.refresh()

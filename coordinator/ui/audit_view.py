@@ -128,8 +128,8 @@ class AuditView(QWidget):
         self.table.activated.connect(self._on_table_activated)
         self.verify_button.clicked.connect(self.verify)
         self.export_button.clicked.connect(self.export_csv)
-        # read each time the screen is shown (prints, exports and log-ins add rows without telling
-        # the screens), and after each change while it is shown
+        # read each time the screen is shown (log-ins, backups and other windows on the file add rows
+        # without news), and after each change while it is shown (its own export's row among them)
         self.reloader = BackgroundReader(self, self.session, lambda: lambda service: service.audit(),
                                          self._on_audit_loaded, self._on_audit_failed, stale=True, every_show=True)
         self.session.changed.connect(self.reloader.request)
@@ -212,11 +212,11 @@ class AuditView(QWidget):
         if not target.suffix:
             target = target.with_suffix(".csv")
         try:  # the file takes its name only with the export's audit row (an existing one is kept otherwise)
-            self.service.save_audit_csv(target, csv_bytes(rows), len(rows))
+            change = self.service.save_audit_csv(target, csv_bytes(rows), len(rows))
         except CoordinatorError as exc:
             ask.error(self, f"Nothing was exported: {exc}")
             return
-        self.reloader.refresh()  # the export's own row
+        self.session.notify(change)
         ask.info(self, f"Exported {len(rows)} rows of the audit trail to {target}.")
 
     # -- verifying -----------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ class DueView(QWidget):
         # Python with it); hidden, it reloads when shown again
         self.reloader = BackgroundReader(self, self.session, self._read, self._on_rows_loaded, self._on_rows_failed,
                                          stale=True)
-        self.session.changed.connect(self.reloader.request)
+        self.session.changed.connect(self._on_session_changed)
         self.session.day_changed.connect(self.reloader.request)  # and at midnight: "Today, ..." moves on
 
     # -- loading --------------------------------------------------------------------------------------
@@ -93,6 +93,10 @@ class DueView(QWidget):
 
     def refresh(self) -> None:
         self.reloader.refresh()
+
+    def _on_session_changed(self, change) -> None:
+        if change.subject_ids:  # not a print or an account: those change no visit
+            self.reloader.request()
 
     def _read(self):
         day, days = self.session.day, self.horizon.value()

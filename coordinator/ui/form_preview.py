@@ -157,17 +157,20 @@ class FormPreviewDialog(QDialog):
         if not name:
             return False
         try:
-            self.session.service.save_form(Path(name), self.pdf, self.what, self.subject_id)
+            change = self.session.service.save_form(Path(name), self.pdf, self.what, self.subject_id)
         except CoordinatorError as exc:
             ask.error(self, str(exc))
             return False
+        self.session.notify(change)
         return True
 
     def _record(self, what: str) -> None:
         try:
-            self.session.service.record_print(what, self.subject_id)
+            change = self.session.service.record_print(what, self.subject_id)
         except CoordinatorError as exc:
             ask.error(self, f"The form went out, but the audit trail could not record it: {exc}")
+            return
+        self.session.notify(change)
 
 
 def preview(parent: QWidget, session: Session, title: str, make, what: str, subject_id: str | None,

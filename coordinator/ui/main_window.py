@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from coordinator import __version__
 from coordinator.protocol import Protocol
+from coordinator.service import Change
 from coordinator.ui import access, ask, settings
 from coordinator.ui.due_view import DueView
 from coordinator.ui.fields import DateEdit
@@ -168,7 +169,7 @@ class MainWindow(QMainWindow):
         self.next_day.clicked.connect(lambda: self._step_day(1))
         self.today_button.clicked.connect(self._on_today_triggered)
         self.session.day_changed.connect(self._on_session_day_changed)
-        self.session.changed.connect(lambda _change: self._refresh_status())
+        self.session.changed.connect(self._on_session_changed)
         self.due_view.open_visit.connect(self.open_subject)
         self.backups.backed_up.connect(lambda text: self.statusBar().showMessage(text, 15000))
 
@@ -290,14 +291,16 @@ class MainWindow(QMainWindow):
         self.window_lock.set_minutes(settings.LOCK_MINUTES.get())
 
     # -- actions -----------------------------------------------------------------------------------------
+    def _on_session_changed(self, change) -> None:
+        self._refresh_status()
+        if change.action.startswith("account_"):  # the first account ends single-user mode; a name or role changed
+            self._apply_access()
+            if "subject" in self._screens:  # who may sign off its visits
+                self.subject_view.reloader.request()
+
     def _on_accounts_triggered(self) -> None:
         from coordinator.ui.accounts_dialog import AccountsDialog
-        before = self.service.account
         AccountsDialog(self.session, self).exec()
-        if self.service.account != before:  # the first account was added: single-user mode is over
-            self._apply_access()
-            if "subject" in self._screens:
-                self.subject_view.reloader.request()
 
     def _on_my_password_triggered(self) -> None:
         from coordinator.ui.accounts_dialog import SetPasswordDialog
@@ -361,6 +364,7 @@ class MainWindow(QMainWindow):
         name = ask.save_file(self, "Export subjects", "subjects.json", "Subject files (*.json)")
         if name:
             count = self.service.export_file(name)
+            self.session.notify(Change("export"))
             ask.info(self, f"Exported {count} subjects to {name}.")
 
     def _on_print_triggered(self) -> None:
@@ -381,7 +385,7 @@ class MainWindow(QMainWindow):
             what = f"due list of {day}"
             printed = printing.print_html(self, "Due list", printing.due_list_html(study, self.session.day, self.due_view.rows()))
         if printed:  # who printed what, when (the forms record theirs in form_preview)
-            self.service.record_print(what, subject_id)
+            self.session.notify(self.service.record_print(what, subject_id))
 
     def _on_shortcuts_triggered(self) -> None:
         rows = [(a.text().replace("&", ""), a.shortcut().toString(QKeySequence.SequenceFormat.NativeText))

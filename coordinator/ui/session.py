@@ -23,7 +23,8 @@ RESULTS_INTERVAL_MS = 5  # how soon a worker's result is shown; the timer runs o
 
 class Session(QObject):
     """Signals:
-        changed(object): a ``Change`` after a write was saved.
+        changed(object): a ``Change`` after a write was saved: to subjects' records (its
+            ``subject_ids``), or to the study as a whole (an account, a print: only the audit trail).
         day_changed(object): the day being looked at moved (the date control), or midnight passed
             ('today' moved, and the day looked at with it if it was today): what the screens show by
             day is out of date. Once per midnight.
@@ -59,8 +60,9 @@ class Session(QObject):
             self.day_changed.emit(day)
 
     def notify(self, change: Change) -> None:
-        """Tell the screens; a write that changed nothing (a tick ticked again) tells no one."""
-        if change.subject_ids:
+        """Tell the screens of every write that saved something (each has its audit row); one
+        that changed nothing (a tick ticked again) tells no one."""
+        if not change.nothing:
             self.changed.emit(change)
 
     def run_in_background(self, owner: QObject, read, done, failed) -> None:

@@ -339,7 +339,7 @@ class SubjectView(QWidget):
             self.select_visit(dialog.code)
 
     def _on_session_changed(self, change) -> None:
-        if self.subject_id in change.subject_ids:  # Session.notify tells no one of a change to no subject
+        if self.subject_id in change.subject_ids:
             self.reloader.request()
 
 

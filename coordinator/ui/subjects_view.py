@@ -55,7 +55,7 @@ class SubjectsView(QWidget):
         # read when first shown (on a worker thread: 10,000 subjects take a second), then after news while shown
         self.reloader = BackgroundReader(self, self.session, self._read, self._on_subjects_loaded,
                                          self._on_subjects_failed, stale=True)
-        self.session.changed.connect(self.reloader.request)
+        self.session.changed.connect(lambda change: self.reloader.request() if change.subject_ids else None)
         self.session.day_changed.connect(self.reloader.request)
 
     @property

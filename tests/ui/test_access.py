@@ -336,8 +336,8 @@ def test_the_first_account_is_an_admin_and_ends_single_user_mode(window, session
 
 
 def test_the_window_follows_when_single_user_mode_ends(window, session, monkeypatch):
-    def add_first_admin(dialog):
-        dialog.service.add_account("ada", "admin", PASSWORDS["ada"], "Ada Admin")
+    def add_first_admin(dialog):  # as its "Add account" dialog does: the write, then the news of it
+        dialog.session.notify(dialog.service.add_account("ada", "admin", PASSWORDS["ada"], "Ada Admin"))
         return 0
     monkeypatch.setattr(AccountsDialog, "exec", add_first_admin)
     assert window.add_subject_action.isEnabled() and not window.lock_action.isEnabled()

@@ -142,6 +142,25 @@ def test_opening_a_row_opens_its_subject_at_its_visit(trail, window, qtbot):
     assert window.subject_view.checklist.visit.visit.code == "C1D8"
 
 
+def test_a_study_wide_change_reaches_the_trail_and_no_subject_screen(trail, window, qtbot, monkeypatch):
+    """A print, an account or an export changes no subject: the trail shown lists its row at once,
+    while the due list and the registry are not read again; a write that saved nothing tells no one."""
+    view = open_trail(window, qtbot)
+    rereads = []
+    monkeypatch.setattr(window.due_view.reloader, "request", lambda *_: rereads.append("due"))
+    monkeypatch.setattr(window.subjects_view.reloader, "request", lambda *_: rereads.append("subjects"))
+    before = len(view.rows())
+    window.session.notify(window.service.record_print("due list of 2025-03-10"))
+    qtbot.waitUntil(lambda: not view.loading and len(view.rows()) == before + 1)
+    assert (view.rows()[0].action, view.rows()[0].new) == ("print", "due list of 2025-03-10")
+    assert rereads == []
+    heard = []
+    window.session.changed.connect(heard.append)
+    item = window.service.checklist("101-001", "C1D8").items[0].id  # ticked by the trail already
+    window.session.notify(window.service.tick("101-001", "C1D8", item))
+    assert heard == [] and rereads == []
+
+
 def test_export_writes_the_rows_shown_and_is_audited(trail, window, qtbot, tmp_path, monkeypatch, answers):
     view = open_trail(window, qtbot)
     view.subject_edit.setText("101-002")

@@ -231,6 +231,9 @@ def _specimen(specimen, entries) -> Table:
     return table
 
 
+TEXT_GAP = 1.5  # points between the bars and the text under them
+
+
 class _Barcode(Code128):
     """reportlab's Code 128, its bars drawn as one path counted in bar widths (whole numbers), then
     scaled: the same bars for a fraction of the work (a packet has one on every requisition page).
@@ -255,7 +258,10 @@ class _Barcode(Code128):
         canvas.scale(self.barWidth, self.barHeight)
         canvas.addLiteral(" ".join(bars) + " f")
         canvas.restoreState()
+        canvas.saveState()
+        canvas.translate(0, -TEXT_GAP)  # reportlab sets the text's tops against the bars: read as one at 150 dpi
         self.drawHumanReadable()
+        canvas.restoreState()
 
 
 class _Whole(Table):

@@ -84,6 +84,29 @@ def test_the_barcode_reads_back_as_the_accession_id(protocol, tmp_path, dpi):
     assert "101-001-C1D8-20250310" in text_of(pdf.read_bytes())  # the same text printed under it
 
 
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
+def test_the_text_under_the_barcode_stands_clear_of_its_bars(protocol, tmp_path):
+    """reportlab set the letters' tops against the bars: at 150 dpi they read as one."""
+    subject = make_subject("101-001", c1d1=d("2025-03-03"))
+    pdf = tmp_path / "req.pdf"
+    pdf.write_bytes(requisition_pdf(protocol, subject, visit(protocol, subject, "C1D8"), d("2025-03-10")))
+    subprocess.run(["pdftoppm", "-r", "150", "-gray", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(tmp_path / "p")],
+                   check=True)
+    data = (tmp_path / "p.pgm").read_bytes()
+    _, size, _, pixels = data.split(b"\n", 3)  # P5, width height, 255, the pixels
+    width, height = map(int, size.split())
+    rows = [pixels[y * width + width // 2:(y + 1) * width] for y in range(height)]  # the right half: the barcode's
+    striped = [y for y, row in enumerate(rows) if sum((a < 128) != (b < 128) for a, b in zip(row, row[1:])) > 100]
+    bars = [y for i, y in enumerate(striped) if y - i == striped[0]]  # the first block of such rows, top down
+    assert len(bars) == round(12 / 25.4 * 150)  # the bars, 12 mm tall
+    left = min(x for x, v in enumerate(rows[bars[-1]]) if v < 128)
+    right = max(x for x, v in enumerate(rows[bars[-1]]) if v < 128)
+    # the darkest pixel of each row under the bars (the first may be their anti-aliased edge), then the text
+    below = [min(rows[y][left:right + 1]) for y in range(bars[-1] + 1, bars[-1] + 12)]
+    white = "".join("w" if darkest >= 200 else "." for darkest in below)
+    assert "ww" in white[:5] and "." in white[2:], below  # two white rows (1.5 pt is three), then the text
+
+
 def test_a_recorded_visit_date_names_the_accession(protocol):
     """Printed again later, a recorded visit's requisition keeps the day it was collected."""
     subject = make_subject("101-001", c1d1=d("2025-03-03"),

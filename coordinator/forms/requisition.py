@@ -15,6 +15,7 @@ import functools
 
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, PageBreak, Spacer, Table, TableStyle
 
 from coordinator.checklist import visit_checklist
@@ -276,8 +277,11 @@ class _Whole(Table):
 
 
 def _collection_block() -> Table:
+    """Who collected when, and a line for the lab's notes across the box."""
+    notes = "Notes: "
+    blank = (WIDTH - 2 * CELL_PAD_X - stringWidth(notes, BODY.fontName, BODY.fontSize)) // stringWidth("_", BODY.fontName, BODY.fontSize)
     rows = [[line("Collected: date ______________"), line("time ________"), line("by (initials) ________")],
-            [line("Notes: ______________________________________________________________________________"), "", ""]]
+            [line(notes + "_" * int(blank)), "", ""]]
     table = Table(rows, colWidths=[WIDTH * 0.4, WIDTH * 0.25, WIDTH * 0.35])
     table.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.8, GRID), ("SPAN", (0, 1), (2, 1)),
                                ("TOPPADDING", (0, 0), (-1, -1), 6), ("BOTTOMPADDING", (0, 0), (-1, -1), 6)]))

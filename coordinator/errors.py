@@ -40,6 +40,10 @@ class DamagedDatabase(StoreError):
     """The file is damaged, or not a coordinator database: restoring a backup is the way out."""
 
 
+class DatabaseInUse(StoreError):
+    """Another program is writing to the file: nothing is wrong with it, try again in a moment."""
+
+
 class CorrectionNeedsReason(InputError):
     """Changing or removing an already-recorded value without saying why (the audit trail keeps it)."""
 

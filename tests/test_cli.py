@@ -1,6 +1,7 @@
 """The command line is a contract: JSON shapes, exit codes, one-line errors naming subject and field."""
 
 import json
+import sqlite3
 import subprocess
 import sys
 
@@ -245,6 +246,23 @@ def test_a_form_never_overwrites_the_database_or_a_folder(enrolled, tmp_path):
     fails(run("print", "day", "-o", ""), "is a folder")
     assert db.read_bytes().startswith(b"SQLite format 3")  # still the database, not a PDF
     assert "101-001" in ok(run("subjects"))
+
+
+def test_a_backup_that_finds_the_database_damaged_offers_the_last_good_backup(enrolled, tmp_path, monkeypatch):
+    from coordinator.db import backup
+    run = enrolled
+    (tmp_path / "backups").mkdir()
+    ok(run("backup", str(tmp_path / "backups" / "cli-20260101-000000.db")))
+
+    def damaged(source, dest):  # SQLite finds a damaged page as it copies the database
+        exc = sqlite3.DatabaseError("database disk image is malformed")
+        exc.sqlite_errorname = "SQLITE_CORRUPT"
+        raise exc
+    monkeypatch.setattr(backup, "_online_copy", damaged)
+    fails(run("backup", str(tmp_path / "copy.db")), f"The backup {tmp_path / 'copy.db'} was not written. The database "
+          f"{run.db} is damaged", "Nothing was changed. Restore it from a backup.",
+          "The last good backup is", "cli-20260101-000000.db")
+    assert not (tmp_path / "copy.db").exists()
 
 
 def test_set_steroid_none(enrolled, tmp_path):

@@ -15,7 +15,6 @@ but set aside beside the database: it is what anyone looking into the damage wil
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import os
 import re
 import sqlite3
@@ -24,10 +23,10 @@ from pathlib import Path
 
 from coordinator.db import chain
 from coordinator.db.store import (
-    BUSY_TIMEOUT_S, SIDE_FILES, check_coordinator_file, check_not_newer, integrity_problems, remove_with_side_files,
-    utc_now,
+    BUSY_TIMEOUT_S, SIDE_FILES, Failure, check_coordinator_file, check_not_newer, failure_error, failure_kind,
+    integrity_problems, remove_with_side_files, utc_now,
 )
-from coordinator.errors import StoreError
+from coordinator.errors import DatabaseInUse, StoreError
 
 NOTHING = "Nothing was changed."
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -51,10 +50,6 @@ class BackupReport:
         if self.set_aside:
             text += f" The file that was there did not pass its check and was kept as {self.set_aside}."
         return text
-
-
-class _InUse(StoreError):
-    """Another program holds a lock on the file: nothing is wrong with it, try again later."""
 
 
 class _Blocked(Exception):
@@ -81,7 +76,7 @@ def write_backup(conn: sqlite3.Connection, live_path: Path, target: Path) -> Bac
         if isinstance(exc, _Blocked):
             raise StoreError(f"{head} The database {live_path} is in the middle of a change. {NOTHING} "
                              "Try again in a moment.") from None
-        error = _failed(exc, head, target, live_path)
+        error = _failed(exc, head, live_path, target)
         if error is None:
             raise
         raise error from exc
@@ -187,37 +182,25 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _failed(exc: BaseException, head: str, target: Path, live_path: Path) -> StoreError | None:
-    """A failed write said plainly after ``head``; None for a failure that is a bug (re-raised)."""
-    if isinstance(exc, StoreError):
+def _failed(exc: BaseException, head: str, source: Path, target: Path, restoring: bool = False) -> StoreError | None:
+    """A failed copy said plainly after ``head``; None for a failure that is a bug (re-raised)."""
+    if isinstance(exc, StoreError):  # the copy failed its check
         return StoreError(f"{head} {exc} {NOTHING}")
-    message = _write_failure(exc, target, live_path)
-    return None if message is None else StoreError(f"{head} {message}")
+    error = _copy_error(exc, source, target, restoring)
+    return None if error is None else type(error)(f"{head} {error}")
 
 
-def _write_failure(exc: BaseException, target: Path, live_path: Path) -> str | None:
-    """The plain words for a failure while writing ``target``; None: not a known one (a bug)."""
-    if not isinstance(exc, (OSError, sqlite3.Error)):
-        return None
-    folder = target.parent
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    code = getattr(exc, "errno", None)
-    text = str(exc).lower()
-    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)) or name.startswith("SQLITE_FULL") or "disk is full" in text:
-        return f"The disk holding {folder} is full. {NOTHING} Free some space, or choose another disk, and try again."
-    if code in (errno.EACCES, errno.EPERM, errno.EROFS) or name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM")):
-        return (f"The folder {folder} cannot be written (a read-only disk or folder, or no permission). "
-                f"{NOTHING} Choose another folder.")
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        return (f"The database {live_path} is in use by another program that is writing to it. {NOTHING} "
-                "Try again in a moment.")
-    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
-        return f"The database {live_path} is damaged: it could not be read to the end. {NOTHING} Restore the last good backup."
-    if code == errno.EIO or name.startswith("SQLITE_IOERR"):
-        return f"The disk holding {folder} reported an error. {NOTHING} Check the drive and try again."
-    if isinstance(exc, OSError):
-        return f"{exc.strerror or exc}. {NOTHING}"
-    return None
+def _copy_error(exc: BaseException, source: Path, target: Path, restoring: bool = False) -> StoreError | None:
+    """A failure while copying the database at ``source`` into ``target``, said plainly; None: not
+    a known one (a bug). In use or damaged is the source's: the live database, or (``restoring``)
+    the backup. Full, read-only or a disk error is the target's: a backup where the user chose to
+    write it, or (``restoring``) the file the restore writes."""
+    if failure_kind(exc) in (Failure.IN_USE, Failure.NOT_A_DATABASE, Failure.DAMAGED):
+        return failure_error(exc, source, NOTHING, live=not restoring)
+    error = failure_error(exc, target, NOTHING, new_file=not restoring)
+    if error is None and isinstance(exc, OSError):
+        return StoreError(f"{exc.strerror or exc}. {NOTHING}")
+    return error
 
 
 # -- checking ----------------------------------------------------------------------------------
@@ -259,7 +242,7 @@ def _open_read_only(path: Path, name: str | None = None, busy_timeout: float = B
     try:
         return sqlite3.connect(uri, uri=True, timeout=busy_timeout)
     except sqlite3.Error as exc:
-        raise StoreError(_read_failure(exc, name)) from exc
+        raise _read_error(exc, path, name) from exc
 
 
 def _report(conn: sqlite3.Connection, path: Path, name: str, strict_audit: bool = True) -> BackupReport:
@@ -273,29 +256,19 @@ def _report(conn: sqlite3.Connection, path: Path, name: str, strict_audit: bool 
             raise StoreError(f"{name} is a coordinator database, but its audit trail is broken: {' '.join(audit.problems)}")
         subjects = conn.execute("SELECT count(*) FROM subjects").fetchone()[0]
     except sqlite3.Error as exc:
-        raise _read_error(exc, name) from exc
+        raise _read_error(exc, path, name) from exc
     return BackupReport(path, path.stat().st_size, subjects, audit.rows, audit.head, utc_now(), audit_problems=audit.problems)
 
 
-def _read_error(exc: sqlite3.Error, name: str) -> StoreError:
-    error = _InUse if (getattr(exc, "sqlite_errorname", "") or "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) else StoreError
-    return error(_read_failure(exc, name))
-
-
-def _read_failure(exc: sqlite3.Error, name: str) -> str:
-    code = getattr(exc, "sqlite_errorname", "") or ""
+def _read_error(exc: sqlite3.Error, path: Path, name: str) -> StoreError:
+    """A failure reading ``path`` (``name``: how messages call it) said plainly; a file that has a
+    coordinator database's mark but not its tables or columns is damaged. Anything else is a bug."""
     text = str(exc).lower()
-    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-        return f"{name} is in use by another program that is writing to it. {NOTHING} Try again in a moment."
-    if code.startswith("SQLITE_NOTADB"):
-        return f"{name} is not a coordinator database, or its first page is damaged."
-    if code.startswith("SQLITE_CORRUPT") or "malformed" in text or "no such table" in text or "no such column" in text:
-        return f"{name} is damaged (SQLite says: {exc})."
-    if code.startswith("SQLITE_IOERR"):
-        return f"The disk holding {name} reported an error while reading it. Check the drive."
-    if code.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM")):
-        return f"{name} cannot be opened for reading ({exc}): check the file's permissions."
-    raise exc
+    kind = Failure.DAMAGED if "no such table" in text or "no such column" in text else None
+    error = failure_error(exc, path, name=name, kind=kind)
+    if error is None:
+        raise exc
+    return error
 
 
 # -- restore -----------------------------------------------------------------------------------
@@ -311,9 +284,12 @@ def working_copy(backup: Path, folder: Path) -> tuple[Path, BackupReport]:
         target = folder / f".{backup.stem}-restoring-{_now().strftime('%Y%m%d-%H%M%S-%f')}.db"
         try:
             report = _write_copy(source, target, f"The copy of {backup}")
-        except BaseException:
+        except BaseException as exc:
             remove_with_side_files(target)
-            raise
+            error = _failed(exc, "The backup was not restored.", backup, target, restoring=True)
+            if error is None:
+                raise
+            raise error from exc
     finally:
         source.close()
     return report.path, held
@@ -335,16 +311,20 @@ def restore(backup: Path, live_path: Path, busy_timeout: float = BUSY_TIMEOUT_S)
     try:
         source = _open_read_only(backup, busy_timeout=busy_timeout)
     except StoreError as exc:
-        raise StoreError(f"{exc} {NOTHING}") from exc
+        raise type(exc)(f"{exc} {NOTHING}") from exc
     try:
         try:
             _report(source, backup, str(backup))  # checked on the connection the copy is read from
         except StoreError as exc:
-            raise StoreError(f"{exc} {NOTHING}") from exc
+            raise type(exc)(f"{exc} {NOTHING}") from exc
         _refuse_newer(source, backup)
-        if _live_passes_check(live_path, busy_timeout):
-            return _restore_in_place(source, live_path, busy_timeout)
-        return _restore_as_new(source, live_path)
+        try:
+            in_place = _live_passes_check(live_path, busy_timeout)
+        except DatabaseInUse as exc:
+            raise DatabaseInUse(f"{exc} {NOTHING}") from exc
+        if in_place:
+            return _restore_in_place(source, backup, live_path, busy_timeout)
+        return _restore_as_new(source, backup, live_path)
     finally:
         source.close()
 
@@ -363,13 +343,13 @@ def _live_passes_check(live_path: Path, busy_timeout: float) -> bool:
         return False
     try:
         conn = _open_read_only(live_path, busy_timeout=busy_timeout)
-    except _InUse:
+    except DatabaseInUse:
         raise
     except StoreError:
         return False
     try:
         _report(conn, live_path, str(live_path))
-    except _InUse:
+    except DatabaseInUse:
         raise
     except StoreError:
         return False
@@ -378,26 +358,27 @@ def _live_passes_check(live_path: Path, busy_timeout: float) -> bool:
     return True
 
 
-def _restore_in_place(source: sqlite3.Connection, live_path: Path, busy_timeout: float) -> BackupReport:
+def _restore_in_place(source: sqlite3.Connection, backup: Path, live_path: Path, busy_timeout: float) -> BackupReport:
     """The online backup API into the live file: one write transaction on it, so it stays the
     same file and stays a WAL database (SQLite keeps the destination's journal mode)."""
-    busy = (f"The database {live_path} is in use by another program or window that is writing to it. "
-            f"{NOTHING} Close the other program, or try again in a moment.")
     try:
         dest = sqlite3.connect(live_path, timeout=busy_timeout)
     except sqlite3.Error as exc:
-        raise StoreError(_read_failure(exc, str(live_path))) from exc
+        error = failure_error(exc, live_path, NOTHING, live=True)
+        if error is None:
+            raise
+        raise error from exc
     try:
         dest.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         try:
             _online_copy(source, dest)
-        except _Blocked:
-            raise StoreError(busy) from None
+        except _Blocked as exc:  # another program holds the live database's lock
+            raise failure_error(exc, live_path, NOTHING, live=True, kind=Failure.IN_USE) from None
         except sqlite3.Error as exc:
-            message = _write_failure(exc, live_path, live_path)
-            if message is None:
+            error = _failed(exc, "The backup was not restored.", backup, live_path, restoring=True)
+            if error is None:
                 raise
-            raise StoreError(f"The backup was not restored. {message}") from exc
+            raise error from exc
         report = _report(dest, live_path, f"The restored database {live_path}")
         dest.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the restored pages into the file itself, if no reader holds them
     finally:
@@ -405,7 +386,7 @@ def _restore_in_place(source: sqlite3.Connection, live_path: Path, busy_timeout:
     return replace(report, size=live_path.stat().st_size)
 
 
-def _restore_as_new(source: sqlite3.Connection, live_path: Path) -> BackupReport:
+def _restore_as_new(source: sqlite3.Connection, backup: Path, live_path: Path) -> BackupReport:
     """A fresh copy renamed onto ``live_path``, the file that was there (if any) set aside first."""
     part = live_path.with_name(live_path.name + ".part")
     remove_with_side_files(part)
@@ -418,7 +399,7 @@ def _restore_as_new(source: sqlite3.Connection, live_path: Path) -> BackupReport
         for original, kept in reversed(moved):  # put back what was set aside
             os.replace(kept, original)
         remove_with_side_files(part)
-        error = _failed(exc, "The backup was not restored.", live_path, live_path)
+        error = _failed(exc, "The backup was not restored.", backup, live_path, restoring=True)
         if error is None:
             raise
         raise error from exc

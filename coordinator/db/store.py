@@ -3,13 +3,16 @@
 Every change goes through ``Store.write()``: one transaction that holds the
 changed facts, their audit rows and the rebuilt plan rows, or nothing at all.
 SQLite failures a coordinator can act on (locked, full, read-only, damaged
-file) become ``StoreError`` with a plain message; anything else propagates.
+file) become ``StoreError`` with a plain message (``failure_error``, which the
+backups use too); anything else propagates.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
+import errno
 import functools
 import json
 import os
@@ -25,7 +28,7 @@ from coordinator.accounts import Account
 from coordinator.dates import iso
 from coordinator.db import chain, shares
 from coordinator.db.migrations import MIGRATIONS
-from coordinator.errors import DamagedDatabase, StoreError
+from coordinator.errors import DamagedDatabase, DatabaseInUse, StoreError
 from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord
 from coordinator.schedule import PlannedVisit, visit_status
 
@@ -206,10 +209,11 @@ class Store:
         try:
             yield
         except sqlite3.Error as exc:
-            message = _explain(exc, self.path, doing)
-            damaged = getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) or any(
-                words in str(exc).lower() for words in ("not a database", "malformed"))
-            raise (DamagedDatabase if damaged else StoreError)(message) from exc
+            error = failure_error(exc, self.path, "Nothing was saved." if doing == "save" else "Nothing was changed.",
+                                  live=True)
+            if error is None:
+                raise
+            raise error from exc
 
     # -- schema --------------------------------------------------------------------
     @contextlib.contextmanager
@@ -575,24 +579,83 @@ def _check_folder(path: Path) -> None:
         raise StoreError(f"Cannot create {path}: the folder {folder} is not writable.")
 
 
-def _explain(exc: sqlite3.Error, path: Path, doing: str) -> str:
-    name = getattr(exc, "sqlite_errorname", "") or ""
+# -- failures in a coordinator's words ---------------------------------------------------------------
+class Failure(enum.Enum):
+    """What went wrong with a database file, as far as a coordinator can act on it (``failure_kind``)."""
+
+    IN_USE = "in use"  # another program holds the lock
+    DISK_FULL = "disk full"
+    READ_ONLY = "read-only"  # the file, its folder or its disk may not be written
+    CANNOT_OPEN = "cannot open"
+    NOT_A_DATABASE = "not a database"
+    DAMAGED = "damaged"
+    DISK_ERROR = "disk error"
+
+
+# Each failure: SQLite's result codes (an extended code starts with its primary code's name), the
+# words of SQLite's message for an error that has no code (made by hand), the system's error numbers.
+_FAILURES = (
+    (Failure.IN_USE, ("SQLITE_BUSY", "SQLITE_LOCKED"), "locked", ()),
+    (Failure.DISK_FULL, ("SQLITE_FULL",), "disk is full", (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))),
+    (Failure.READ_ONLY, ("SQLITE_READONLY", "SQLITE_PERM"), "readonly", (errno.EACCES, errno.EPERM, errno.EROFS)),
+    (Failure.NOT_A_DATABASE, ("SQLITE_NOTADB",), "not a database", ()),
+    (Failure.DAMAGED, ("SQLITE_CORRUPT",), "malformed", ()),
+    (Failure.CANNOT_OPEN, ("SQLITE_CANTOPEN",), "unable to open", ()),
+    (Failure.DISK_ERROR, ("SQLITE_IOERR",), "disk i/o error", (errno.EIO,)),
+)
+
+
+def failure_kind(exc: BaseException) -> Failure | None:
+    """Which known failure ``exc`` (an ``sqlite3.Error``, or an ``OSError`` met writing a file)
+    is; None: none a coordinator can act on (a bug, to be shown as one)."""
+    if isinstance(exc, OSError):
+        return next((kind for kind, _, _, numbers in _FAILURES if exc.errno in numbers), None)
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    code = getattr(exc, "sqlite_errorname", None)
     text = str(exc).lower()
-    nothing = "Nothing was saved." if doing == "save" else "Nothing was changed."
-    if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED") or "locked" in text:
-        return (f"The database {path} is in use by another program or window that is writing to it. "
-                f"{nothing} Try again in a moment, or close the other program.")
-    if name.startswith("SQLITE_FULL") or "disk is full" in text:
-        return f"The disk holding {path} is full. {nothing} Free some space and try again."
-    if name.startswith("SQLITE_READONLY") or "readonly" in text:
-        return f"The database {path} is read-only (check the file's permissions). {nothing}"
-    if name.startswith("SQLITE_NOTADB") or "not a database" in text:
-        return f"{path} is not a coordinator database, or it is damaged. {nothing}"
-    if name.startswith("SQLITE_CORRUPT") or "malformed" in text:
-        return f"The database {path} is damaged. {nothing} Restore it from a backup."
-    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
-        return (f"Cannot open {path}: the folder does not exist, or the file or its folder cannot be "
-                f"written (a read-only disk or folder?).")
-    if name.startswith("SQLITE_IOERR") or "disk i/o error" in text:
-        return f"The disk holding {path} reported an error. {nothing} Check the drive and try again."
-    raise exc
+    return next((kind for kind, codes, words, _ in _FAILURES if (code.startswith(codes) if code else words in text)),
+                None)
+
+
+def failure_error(exc: BaseException, path: Path, nothing: str = "", *, name: str | None = None, live: bool = False,
+                  new_file: bool = False, kind: Failure | None = None) -> StoreError | None:
+    """``exc``, met using the file at ``path``, in words a coordinator can act on, as the error that
+    says what to do: ``DatabaseInUse`` (try again), ``DamagedDatabase`` (restore a backup), or
+    ``StoreError``. None when it is no known failure (a bug: the caller re-raises it).
+
+    What is the caller's own: ``nothing`` ('Nothing was saved.'), ``name`` (how the message calls
+    the file, its path by default), what the file is: ``live``, the study's database (so called, and
+    restored from a backup when damaged); ``new_file``, a file being written where the user chose (a
+    failing disk or folder is its folder's, and another can be chosen); and ``kind``, when the caller
+    knows better than ``failure_kind`` what the failure is."""
+    kind = kind or failure_kind(exc)
+    if kind is None:
+        return None
+    path = Path(path)
+    file = name or (f"The database {path}" if live else str(path))
+    folder, advice, error = path.parent, "", StoreError
+    if kind is Failure.IN_USE:
+        problem, advice = (f"{file} is in use by another program or window that is writing to it.",
+                           "Try again in a moment, or close the other program.")
+        error = DatabaseInUse
+    elif kind is Failure.DISK_FULL:
+        problem = f"The disk holding {folder if new_file else path} is full."
+        advice = "Free some space, or choose another disk, and try again." if new_file else "Free some space and try again."
+    elif new_file and kind in (Failure.READ_ONLY, Failure.CANNOT_OPEN):
+        problem, advice = (f"The folder {folder} cannot be written (a read-only disk or folder, or no permission).",
+                           "Choose another folder.")
+    elif kind is Failure.READ_ONLY:
+        problem = f"{file} is read-only (check the permissions of the file and of its folder)."
+    elif kind is Failure.CANNOT_OPEN:
+        problem = (f"{file} cannot be opened (SQLite says: {exc}): check the permissions of the file and of its "
+                   "folder (a read-only disk or folder?).")
+    elif kind is Failure.NOT_A_DATABASE:
+        problem = f"{name or path} is not a coordinator database, or it is damaged."  # maybe no database at all
+        error = DamagedDatabase if live else StoreError
+    elif kind is Failure.DAMAGED:
+        problem = f"{file} is damaged (SQLite says: {exc})."
+        advice, error = ("Restore it from a backup.", DamagedDatabase) if live else ("", StoreError)
+    else:  # Failure.DISK_ERROR
+        problem, advice = f"The disk holding {folder if new_file else path} reported an error.", "Check the drive and try again."
+    return error(" ".join(part for part in (problem, nothing, advice) if part))

@@ -692,10 +692,11 @@ def cmd_change_dose(args) -> int:
 
 
 def _print_form(args, make, subject: str | None = None) -> int:
-    """Every 'print' command: make the PDF (``make(service)`` returns it with what it is for the
-    audit trail and for the user), write it whole, audit it (the service refuses a folder, or the
-    database itself, as the output)."""
+    """Every 'print' command: check the output path (``Service.check_output``: a folder, a missing
+    folder or the database itself is refused before the form is made), make the PDF (``make(service)``
+    returns it with what it is for the audit trail and for the user), write it whole, audit it."""
     service = _open(args)
+    service.check_output(args.output)
     pdf, what, done = make(service)
     service.save_form(args.output, pdf, what, subject)  # whole, and only with its audit row
     print(f"Wrote {done} to {args.output}.")

@@ -934,18 +934,18 @@ class Service:
     @requires("export")
     def export_file(self, path: str | Path) -> int:
         """Every subject to a JSON file; the file appears under its name only with its audit row."""
+        self.check_output(path, "Nothing was exported.")  # before the subjects are read
         document = self.export_document()
         data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         self._save_with_audit(path, data, "export", None, f"{len(document['subjects'])} subjects to {Path(path).name}",
                               "Nothing was exported.")
         return len(document["subjects"])
 
-    def _save_with_audit(self, path: str | Path, data: bytes, action: str, subject_id: str | None, what: str,
-                         nothing: str) -> None:
-        """Every file the app writes out (forms, exports): whole, and only with its audit row. It is
-        written as '.part' and takes its name inside the row's transaction: no row, no file; a
-        failed rename, no row. An existing file of that name is replaced only then, unless it is a
-        folder or the database itself (or one of its working files): those are refused first."""
+    @requires("read")
+    def check_output(self, path: str | Path, nothing: str = "Nothing was saved.") -> Path:
+        """``path`` as a file the app may write out (a form, an export), checked before anything is
+        made for it: not a folder, in a folder that exists, not the database itself (or one of its
+        working files). An existing file there is replaced (``_save_with_audit``)."""
         from coordinator.db import backup as backup_mod
         target = Path(path)
         if not target.name or target.is_dir():
@@ -953,6 +953,17 @@ class Service:
         if backup_mod.is_live_file(self.store.conn, self.store.path, target):
             raise CoordinatorError(f"{target} is the study's database (or one of its working files): choose another "
                                    f"file name. {nothing}")
+        if not target.parent.is_dir():
+            raise CoordinatorError(f"Cannot write {target}: the folder {target.parent} does not exist. {nothing}")
+        return target
+
+    def _save_with_audit(self, path: str | Path, data: bytes, action: str, subject_id: str | None, what: str,
+                         nothing: str) -> None:
+        """Every file the app writes out (forms, exports): whole, and only with its audit row. It is
+        written as '.part' and takes its name inside the row's transaction: no row, no file; a
+        failed rename, no row. An existing file of that name is replaced only then; a path
+        ``check_output`` refuses is refused first."""
+        target = self.check_output(path, nothing)
         tmp = target.with_name(target.name + ".part")
         try:
             tmp.write_bytes(data)

@@ -265,6 +265,36 @@ def test_a_backup_that_finds_the_database_damaged_offers_the_last_good_backup(en
     assert not (tmp_path / "copy.db").exists()
 
 
+@pytest.mark.parametrize("form", [("requisition", "101-001", "C1D8"), ("dosing", "101-001", "1"), ("day", "--on", "2025-03-31")])
+def test_a_bad_output_path_is_refused_before_the_form_is_made(enrolled, tmp_path, monkeypatch, form):
+    """A form (the day's packet: many) takes a while to make: a path it cannot go to is refused first."""
+    from coordinator.service import Service
+
+    def never(*args, **kwargs):
+        pytest.fail("the form was made for an output path that is refused")
+    for maker in ("requisition_pdf", "dosing_pdf", "day_packet_pdf"):
+        monkeypatch.setattr(Service, maker, never)
+    run = enrolled
+    audit = ok(run("audit", "--json"))
+    db = tmp_path / "cli.db"
+    for path, words in ((db, "is the study's database"), (f"{db}-wal", "is the study's database"),
+                        (tmp_path, "is a folder"), ("", "is a folder"),
+                        (tmp_path / "no-such-folder" / "x.pdf", f"the folder {tmp_path / 'no-such-folder'} does not exist")):
+        fails(run("print", *form, "-o", str(path)), words, "Nothing was saved.")
+    assert ok(run("audit", "--json")) == audit  # nothing printed, nothing audited
+    assert db.read_bytes().startswith(b"SQLite format 3") and not (tmp_path / "no-such-folder").exists()
+
+
+def test_an_export_to_a_bad_path_is_refused_before_the_subjects_are_read(enrolled, tmp_path, monkeypatch):
+    from coordinator.service import Service
+
+    def never(*args, **kwargs):
+        pytest.fail("the subjects were read for an export that is refused")
+    monkeypatch.setattr(Service, "export_document", never)
+    fails(enrolled("export", str(tmp_path / "no-such-folder" / "subjects.json")), "does not exist", "Nothing was exported.")
+    fails(enrolled("export", str(tmp_path / "cli.db")), "is the study's database", "Nothing was exported.")
+
+
 def test_set_steroid_none(enrolled, tmp_path):
     run = enrolled
     ok(run("set-steroid", "101-001", "none"))

@@ -107,6 +107,23 @@ class DueItem:
     status: str  # overdue, due, upcoming
     days: int  # overdue: days late; due: days until the window closes; upcoming: days until it opens
 
+    @classmethod
+    def of(cls, subject: str, visit: str, label: str, target: dt.date, window_start: dt.date, window_end: dt.date,
+           status: str, on: dt.date) -> DueItem | None:
+        """The line of a visit whose status on ``on`` is ``status`` (``schedule.visit_status``);
+        None for a visit the due list leaves out (done, missed, cancelled)."""
+        days = {"overdue": (on - window_end).days, "due": (window_end - on).days, "planned": (window_start - on).days}
+        if status not in days:
+            return None
+        return cls(subject, visit, label, target, window_start, window_end,
+                   "upcoming" if status == "planned" else status, days[status])
+
+    def urgency(self) -> tuple:
+        """The due list's order: overdue (most days late first), due (window closing soonest
+        first), then upcoming (window opening soonest first)."""
+        rank = ("overdue", "due", "upcoming").index(self.status)
+        return rank, -self.days if self.status == "overdue" else self.days, self.target, self.subject, self.visit
+
     def as_json(self) -> dict:
         return {"subject": self.subject, "visit": self.visit, "label": self.label,
                 "target": self.target.isoformat(), "window_start": self.window_start.isoformat(),

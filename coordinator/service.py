@@ -516,7 +516,9 @@ class Service:
     @requires("read")
     def due(self, on: dt.date | None = None, days: int = 7) -> list[DueItem]:
         """Overdue (most days late first), due (window closing soonest first), then upcoming
-        (window opening within ``days``, soonest first), read from the plan cache."""
+        (window opening within ``days``, soonest first), read from the plan cache; with them the
+        first doses planned for screening subjects (``first_dose_visit``: the planned day its
+        window), which are in no plan until they happen."""
         if days < 0:
             raise InputError(None, "days", "must be 0 or more")
         on = on or self.today
@@ -524,7 +526,13 @@ class Service:
             horizon = on + dt.timedelta(days=days)
         except OverflowError:
             raise InputError(None, "days", f"{days} days after {on.isoformat()} is past the end of the calendar") from None
-        return self.store.due(on, horizon)
+        first_doses = []
+        for subject in self.store.load_awaiting_planned():
+            visit = first_dose_visit(self.protocol, subject.planned_c1d1)
+            if visit.window_start <= horizon and subject_status(self.protocol, subject, on) == "screening":
+                first_doses.append(DueItem.of(subject.id, visit.code, visit.label, visit.target, visit.window_start,
+                                              visit.window_end, visit.status(on), on))
+        return sorted(self.store.due(on, horizon) + first_doses, key=DueItem.urgency)
 
     @requires("read")
     def timeline(self, subject_id: str, on: dt.date | None = None) -> Timeline:
@@ -617,16 +625,13 @@ class Service:
 
     @requires("read")
     def day_packet(self, on: dt.date | None = None) -> list[tuple[str, str]]:
-        """The visits of the day's packet, in dashboard order: those whose target is the day,
-        whose window closes that day, or overdue by at most ``PACKET_OVERDUE_DAYS`` (older ones
-        stay on the dashboard, printed one by one); then first doses planned for the day."""
+        """The visits of the day's packet, in dashboard order: those whose target is the day (a
+        first dose planned for it among them), whose window closes that day, or overdue by at most
+        ``PACKET_OVERDUE_DAYS`` (older ones stay on the dashboard, printed one by one)."""
         on = on or self.today
-        visits = [(i.subject, i.visit) for i in self.due(on, 0)
-                  if (i.status == "due" and (i.target == on or i.window_end == on))
-                  or (i.status == "overdue" and i.days <= PACKET_OVERDUE_DAYS)]
-        first_doses = sorted(s.id for s in self.store.load_awaiting_planned()
-                             if s.planned_c1d1 == on and subject_status(self.protocol, s, on) == "screening")
-        return visits + [(subject_id, FIRST_DOSE) for subject_id in first_doses]
+        return [(i.subject, i.visit) for i in self.due(on, 0)
+                if (i.status == "due" and (i.target == on or i.window_end == on))
+                or (i.status == "overdue" and i.days <= PACKET_OVERDUE_DAYS)]
 
     @requires("print")
     def day_packet_pdf(self, on: dt.date | None = None, progress=None,

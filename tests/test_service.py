@@ -343,8 +343,32 @@ def test_due_query_agrees_with_the_engine(tmp_path, protocol):
                     elif status == "planned" and v.window_start <= on + dt.timedelta(days=days):
                         expected.append((sid, v.code, "upcoming", (v.window_start - on).days, v.target))
             expected.sort(key=lambda e: (rank[e[2]], -e[3] if e[2] == "overdue" else e[3], e[4], e[0], e[1]))
-            got = [(i.subject, i.visit, i.status, i.days, i.target) for i in svc.due(on, days)]
+            got = [(i.subject, i.visit, i.status, i.days, i.target)
+                   for i in svc.store.due(on, on + dt.timedelta(days=days))]  # the plans' part of svc.due
             assert got == expected, on
+
+
+def test_a_planned_first_dose_is_on_the_due_list_as_a_visit_of_one_day(service):
+    """Cycle 1 day 1 is in no plan until it is given, yet it is the day that matters most: the due
+    list (the dashboard, the day's packet) has it from its planned day, until the subject is enrolled,
+    fails screening or is re-planned."""
+    service.add_subject(make_subject("101-001", consent="2025-02-10", planned_c1d1=d("2025-03-03")))
+    service.record_visit("101-001", "SCR", d("2025-02-20"))
+    service.add_subject(make_subject("101-002", consent="2025-02-10"))  # no planned day: not listed
+
+    def listed(on, days=7):
+        return [(i.subject, i.visit, i.status, i.days, i.label) for i in service.due(d(on), days) if i.visit == "C1D1"]
+
+    assert listed("2025-02-20") == []  # 11 days ahead
+    assert listed("2025-02-25") == [("101-001", "C1D1", "upcoming", 6, "Cycle 1 Day 1 (baseline, first dose)")]
+    assert listed("2025-03-03", 0) == [("101-001", "C1D1", "due", 0, "Cycle 1 Day 1 (baseline, first dose)")]
+    assert listed("2025-03-05") == [("101-001", "C1D1", "overdue", 2, "Cycle 1 Day 1 (baseline, first dose)")]
+    assert ("101-001", "C1D1") in service.day_packet(d("2025-03-03"))
+    service.enroll("101-001", d("2025-03-05"))
+    assert listed("2025-03-05") == []
+    service.edit_subject("101-002", planned_c1d1=d("2025-03-10"))
+    service.screen_fail("101-002", d("2025-03-06"), "eligibility")
+    assert listed("2025-03-10") == []
 
 
 def test_an_undated_tick_counts_from_its_visit_and_a_date_can_be_added(service):

@@ -402,16 +402,10 @@ class Store:
         for sid, code, label, target, start, end, date, missed, cancelled in rows:
             start, end = _date(start), _date(end)
             status = visit_status(_date(date), missed, _date(cancelled), start, end, on)
-            if status == "overdue":
-                items.append(DueItem(sid, code, label, _date(target), start, end, status, (on - end).days))
-            elif status == "due":
-                items.append(DueItem(sid, code, label, _date(target), start, end, status, (end - on).days))
-            elif status == "planned":
-                items.append(DueItem(sid, code, label, _date(target), start, end, "upcoming", (start - on).days))
-        rank = {"overdue": 0, "due": 1, "upcoming": 2}
-        items.sort(key=lambda i: (rank[i.status], -i.days if i.status == "overdue" else i.days,
-                                  i.target, i.subject, i.visit))
-        return items
+            item = DueItem.of(sid, code, label, _date(target), start, end, status, on)
+            if item is not None:
+                items.append(item)
+        return sorted(items, key=DueItem.urgency)
 
     # -- accounts and the audit chain ----------------------------------------------------------
     def has_accounts(self) -> bool:

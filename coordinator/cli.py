@@ -615,7 +615,7 @@ def cmd_edit_subject(args) -> int:
     if not fields:
         raise InputError(args.subject, "", "nothing to change: give at least one field")
     change = _open(args).edit_subject(args.subject, args.reason, **fields)
-    print(f"Updated {args.subject}." if change.subject_ids else "Nothing changed.")
+    print("Nothing changed." if change.nothing else f"Updated {args.subject}.")
     return 0
 
 

@@ -144,8 +144,7 @@ class SubjectSummary:
     initials: str
     status: str
     cycle_day: tuple[int, int] | None  # only while on treatment
-    next_visit: PlannedVisit | None
-    planned_c1d1: dt.date | None = None  # the first dose booked, while it is still to come
+    next_visit: PlannedVisit | None  # a screening subject's planned first dose among them (first_dose_visit)
 
 
 @dataclass(frozen=True)
@@ -501,6 +500,8 @@ class Service:
 
     @requires("read")
     def subjects(self, on: dt.date | None = None) -> list[SubjectSummary]:
+        """The registry: each subject's status, cycle and day, and next visit (a screening
+        subject's planned first dose once screening is done), on ``on``."""
         on = on or self.today
         summaries = []
         plans = self.store.plans()
@@ -508,9 +509,11 @@ class Service:
             plan = plans[subject.id]
             upcoming = [v for v in plan if v.status(on) in ("overdue", "due", "planned")]
             status = subject_status(self.protocol, subject, on, plan)
+            if status == "screening" and subject.planned_c1d1 is not None:
+                upcoming.append(first_dose_visit(self.protocol, subject.planned_c1d1))
             summaries.append(SubjectSummary(
                 subject.id, subject.initials, status, current_cycle_day(plan, on) if status == "on_treatment" else None,
-                upcoming[0] if upcoming else None, subject.planned_c1d1 if status == "screening" else None))
+                upcoming[0] if upcoming else None))
         return summaries
 
     @requires("read")

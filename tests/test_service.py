@@ -594,8 +594,11 @@ def test_registry_shows_cycle_and_day_only_on_treatment_and_the_planned_first_do
     service.add_subject(make_subject("101-003", c1d1=d("2026-01-05")))
     rows = {s.id: s for s in service.subjects(TODAY)}
     assert rows["101-001"].status == "follow_up" and rows["101-001"].cycle_day is None
-    assert rows["101-002"].planned_c1d1 == d("2026-01-19")
-    assert rows["101-003"].cycle_day == (1, 11) and rows["101-003"].planned_c1d1 is None
+    assert rows["101-002"].next_visit.code == "SCR"  # screening first, then the first dose
+    assert rows["101-003"].cycle_day == (1, 11)
+    service.record_visit("101-002", "SCR", d("2026-01-12"))
+    first = {s.id: s for s in service.subjects(TODAY)}["101-002"].next_visit
+    assert (first.code, first.target) == ("C1D1", d("2026-01-19"))
 
 
 def test_no_steroid_is_recorded_apart_from_not_chosen(enrolled):

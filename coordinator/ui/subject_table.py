@@ -19,15 +19,11 @@ def _cycle_day(summary) -> str:
 
 def _next(summary) -> str:
     v = summary.next_visit
-    if v is None:
-        planned = summary.planned_c1d1
-        return f"C1D1  {display(planned, weekday=True)} (planned)" if planned else ""
-    return f"{v.code}  {display(v.target, weekday=True)}"
+    return f"{v.code}  {display(v.target, weekday=True)}" if v else ""
 
 
 def _next_key(summary) -> str:
-    day = summary.next_visit.target if summary.next_visit else summary.planned_c1d1
-    return day.isoformat() if day else "9999"
+    return summary.next_visit.target.isoformat() if summary.next_visit else "9999"
 
 
 class SubjectTableModel(RowTableModel):

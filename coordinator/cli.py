@@ -743,11 +743,13 @@ def cmd_restore(args) -> int:
     service = None
     try:
         service = _open(args)
+        backup_mod.check_study(incoming, service.protocol.code)  # and one of another study
         now = f"{path} ({len(service.initials())} subjects now; they are backed up first)"
     except DamagedDatabase as exc:
         now = f"{path}, which cannot be opened ({_one_line(exc)}; it is kept beside, renamed)"
-    question = (f"Replace {now} with the backup {args.file} ({incoming.subjects} subjects, {incoming.audit_rows} "
-                f"audit rows, verified)?")
+    last = f", last change {incoming.last_change}" if incoming.last_change else ""
+    question = (f"Replace {now} with the backup {args.file} (study {incoming.study or '?'}: {incoming.subjects} "
+                f"subjects, {incoming.audit_rows} audit rows{last}, verified)?")
     if not args.yes:
         if not sys.stdin.isatty():
             raise InputError(None, "restore", "there is no terminal to ask: add --yes to restore. Nothing was changed.")

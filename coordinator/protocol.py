@@ -298,6 +298,16 @@ def load(path: str | Path | None = None) -> Protocol:
     return loads(text, source=str(path))
 
 
+def code_of(text: str) -> str:
+    """The study code a protocol text gives, without checking the rest ('' when it gives none):
+    what a backup is of, even one made by another version of the app."""
+    try:
+        code = tomllib.loads(text).get("code")
+    except tomllib.TOMLDecodeError:
+        return ""
+    return code if isinstance(code, str) else ""
+
+
 def loads(text: str, source: str = "<protocol>") -> Protocol:
     """Parse and validate protocol text; ``source`` names it in error messages."""
     try:

@@ -421,6 +421,15 @@ class Service:
         return report
 
     @requires("restore")
+    def check_backup(self, backup: str | Path):
+        """What a backup holds (``backup.BackupReport``: its study, subjects, last change), checked
+        as a restore checks it: a coordinator database, whole, its audit chain intact, of this study."""
+        from coordinator.db import backup as backup_mod
+        report = backup_mod.verify_file(Path(backup))
+        backup_mod.check_study(report, self.protocol.code)
+        return report
+
+    @requires("restore")
     def restore(self, backup: str | Path, safety_folder: str | Path | None = None):
         """Replace the database's content with a verified backup. The current content is backed up
         first (into ``safety_folder``, default the backups folder), so a restore can be undone; the
@@ -428,10 +437,12 @@ class Service:
         the row arrive together. This service then goes on with the restored data, and with the
         restored accounts: the one logged in, as the backup has it; where the backup does not have
         it (or has it disabled), nobody, so the next call asks for a log-in (or, in a backup
-        without accounts, goes on in single-user mode under the same name)."""
+        without accounts, goes on in single-user mode under the same name). A backup of another
+        study is refused."""
         from coordinator.db import backup as backup_mod
         backup, path = Path(backup), self.store.path
-        copy = backup_mod.working_copy(backup, path.parent)  # a bad backup is refused before anything is touched
+        # a bad backup, or another study's, is refused before anything is touched
+        copy = backup_mod.working_copy(backup, path.parent, study=self.protocol.code)
         closed = []
         try:
             folder = Path(safety_folder) if safety_folder else backup_mod.default_backup_folder(path)

@@ -132,6 +132,20 @@ def test_a_foreign_file_is_not_restored_over(run, tmp_path):
     assert '"101-001"' in ok(run("subjects", "--json"))
 
 
+def test_another_studys_backup_is_not_restored_over(run, tmp_path):
+    from coordinator import protocol
+
+    toml = tmp_path / "other.toml"
+    toml.write_text(protocol.BUNDLED.read_text(encoding="utf-8").replace('code = "SEL-LEN-MM"', 'code = "OTHER-01"', 1),
+                    encoding="utf-8")
+    other = Service.create(tmp_path / "other-study.db", toml, user="tester", today=TODAY)
+    other.backup(tmp_path / "other-backup.db")
+    other.close()
+    fails(run("restore", str(tmp_path / "other-backup.db"), "--yes"),
+          "other-backup.db is a backup of study OTHER-01, not of SEL-LEN-MM")
+    assert '"101-001"' in ok(run("subjects", "--json"))
+
+
 def test_a_database_with_a_broken_trail_is_still_backed_up_with_a_warning(run, tmp_path):
     raw = sqlite3.connect(run.db)
     raw.execute("DROP TRIGGER audit_no_update")

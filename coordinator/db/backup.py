@@ -27,6 +27,7 @@ from coordinator.db.store import (
     integrity_problems, remove_with_side_files, utc_now,
 )
 from coordinator.errors import DatabaseInUse, StoreError
+from coordinator.protocol import code_of
 
 NOTHING = "Nothing was changed."
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -43,6 +44,8 @@ class BackupReport:
     taken_at: str  # UTC, ISO, with Z: when it was written (or checked)
     set_aside: Path | None = None  # restore only: where the live file that failed its check was kept
     audit_problems: tuple[str, ...] = ()  # a backup of a database whose audit chain is broken (see write_backup)
+    study: str = ""  # the code of the study it holds (its protocol's)
+    last_change: str | None = None  # UTC, ISO, with Z: its audit trail's last row (None: an empty trail)
 
     def summary(self) -> str:
         text = (f"{self.path}: {self.subjects} subjects, {self.audit_rows} audit rows, "
@@ -255,9 +258,12 @@ def _report(conn: sqlite3.Connection, path: Path, name: str, strict_audit: bool 
         if not audit.ok and strict_audit:
             raise StoreError(f"{name} is a coordinator database, but its audit trail is broken: {' '.join(audit.problems)}")
         subjects = conn.execute("SELECT count(*) FROM subjects").fetchone()[0]
+        text = conn.execute("SELECT value FROM meta WHERE key = 'protocol_text'").fetchone()
+        last_change = conn.execute("SELECT at FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     except sqlite3.Error as exc:
         raise _read_error(exc, path, name) from exc
-    return BackupReport(path, path.stat().st_size, subjects, audit.rows, audit.head, utc_now(), audit_problems=audit.problems)
+    return BackupReport(path, path.stat().st_size, subjects, audit.rows, audit.head, utc_now(), audit_problems=audit.problems,
+                        study=code_of(text[0]) if text else "", last_change=last_change[0] if last_change else None)
 
 
 def _read_error(exc: sqlite3.Error, path: Path, name: str) -> StoreError:
@@ -272,14 +278,16 @@ def _read_error(exc: sqlite3.Error, path: Path, name: str) -> StoreError:
 
 
 # -- restore -----------------------------------------------------------------------------------
-def working_copy(backup: Path, folder: Path) -> tuple[Path, BackupReport]:
+def working_copy(backup: Path, folder: Path, study: str | None = None) -> tuple[Path, BackupReport]:
     """A checked backup copied (online backup API) into a new file in ``folder``, for a restore to
     add its own audit row to before the copy goes in place: data and row arrive in one step.
-    Returns the copy and the backup's report (what it holds)."""
+    ``study``: the code of the study it must hold (a backup of another study is refused). Returns
+    the copy and the backup's report (what it holds)."""
     backup, folder = Path(backup), Path(folder)
     source = _open_read_only(backup)
     try:
         held = _report(source, backup, str(backup))
+        check_study(held, study)
         _refuse_newer(source, backup)
         target = folder / f".{backup.stem}-restoring-{_now().strftime('%Y%m%d-%H%M%S-%f')}.db"
         try:
@@ -293,6 +301,15 @@ def working_copy(backup: Path, folder: Path) -> tuple[Path, BackupReport]:
     finally:
         source.close()
     return report.path, held
+
+
+def check_study(report: BackupReport, study: str | None) -> None:
+    """Refuse a backup of another study than ``study`` (None: any study)."""
+    if study is not None and report.study != study:
+        held = f"study {report.study}" if report.study else "no study code"
+        raise StoreError(f"{report.path.name} is a backup of {held}, not of {study}: restoring it would put "
+                         f"another study's subjects in place of this one's. {NOTHING} Open it as a database of "
+                         "its own instead (File ▸ Open, or --db).")
 
 
 def restore(backup: Path, live_path: Path, busy_timeout: float = BUSY_TIMEOUT_S) -> BackupReport:

@@ -129,13 +129,23 @@ class BackupKeeper(QObject):
                          f"checked (integrity and audit chain).\n\nAudit head hash: {report.audit_head}")
 
     def restore(self, parent: QWidget | None) -> bool:
-        """Replace the study's content with a backup the user chooses, after saying what will be
-        lost; the current content is backed up first. True when restored (the window then reopens:
-        the restored database may have other accounts)."""
+        """Replace the study's content with a backup the user chooses, after saying what it holds
+        and what will be lost (a bad backup, or another study's, is refused first); the current
+        content is backed up first. True when restored (the window then reopens: the restored
+        database may have other accounts)."""
         name = ask.open_file(parent, "Restore from a backup", str(self.folder), "Coordinator databases (*.db)")
         if not name:
             return False
+        service = self.session.service
+        try:
+            held = service.check_backup(Path(name))
+        except CoordinatorError as exc:
+            ask.error(parent, f"Nothing was restored.\n\n{exc}")
+            return False
+        last = f", its last change on {local_time(held.last_change, seconds=False)}" if held.last_change else ""
         question = (f"Replace everything in {self.session.path.name} with the backup {Path(name).name}?\n\n"
+                    f"The backup holds study {held.study}: {held.subjects} subjects{last}. The study has "
+                    f"{len(service.initials())} subjects now.\n\n"
                     "Whatever was recorded after that backup was taken will no longer be in the study. The current "
                     f"content is backed up first, into {self.folder}, so this can be undone.")
         if not ask.confirm(parent, question, "Restore"):

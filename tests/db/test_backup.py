@@ -271,6 +271,31 @@ def test_restore_from_a_bad_backup_changes_nothing(study, db_path, good_backup, 
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("study")) == ["study.db", "study.db-shm", "study.db-wal"]
 
 
+def test_a_backup_says_which_study_it_holds_and_another_studys_is_never_restored(study, db_path, good_backup, tmp_path):
+    """Two studies at one site: their backups look alike. A restore of the other study's backup
+    would put its subjects in place of this one's; it is refused before anything is written."""
+    from coordinator import protocol
+
+    report = study.check_backup(good_backup)
+    assert (report.study, report.subjects) == ("SEL-LEN-MM", 2)
+    assert report.last_change == study.audit()[-1].at
+    other_protocol = tmp_path / "other.toml"
+    other_protocol.write_text(protocol.BUNDLED.read_text(encoding="utf-8").replace('code = "SEL-LEN-MM"',
+                                                                                   'code = "OTHER-01"', 1))
+    other = Service.create(tmp_path / "other.db", other_protocol, user="tester", today=TODAY)
+    other.add_subject(make_subject("201-001"))
+    other_backup = other.backup(tmp_path / "other-backup.db").path
+    other.close()
+    assert backup.verify_file(other_backup).study == "OTHER-01"
+    before, folder = state(study), tmp_path / "safety"
+    for refuse in (lambda: study.check_backup(other_backup), lambda: study.restore(other_backup, folder)):
+        with pytest.raises(StoreError, match="other-backup.db is a backup of study OTHER-01, not of SEL-LEN-MM: .*"
+                                             "Nothing was changed"):
+            refuse()
+    assert state(study) == before and not folder.exists()  # not even the safety copy
+    assert not [p for p in tmp_path.iterdir() if "restoring" in p.name]
+
+
 def test_restore_says_busy_while_another_program_writes(study, db_path, good_backup):
     study.add_subject(make_subject("101-003"))
     before = state(study)

@@ -69,8 +69,12 @@ def test_restore_from_a_backup_reopens_the_window(staffed, db_path, folder, monk
     reopened = []
     window._open_window = lambda path, user: reopened.append(path)
     monkeypatch.setattr(ask, "open_file", lambda *_args: str(folder / "before.db"))
+    questions = []
+    monkeypatch.setattr(ask, "confirm", lambda _parent, question, yes="Yes": questions.append(question) or True)
     window.restore_action.trigger()
     assert reopened == [db_path] and not window.isVisible()
+    assert "The backup holds study SEL-LEN-MM: 1 subjects, its last change on " in questions[0]
+    assert "The study has 2 subjects now." in questions[0]
     assert Service.open(db_path, today=TODAY).store.subject_ids() == ["101-050"]
     assert list(folder.glob("study-before-restore-*.db"))  # what was replaced, kept
 

@@ -94,18 +94,6 @@ def test_a_damaged_database_while_saving_is_restored_from_a_backup(enrolled, db_
         enrolled.record_visit("101-001", "C1D8", d("2025-03-10"))
 
 
-def test_a_busy_database_is_in_use_not_damaged(enrolled, db_path):
-    other = sqlite3.connect(db_path)
-    other.execute("BEGIN IMMEDIATE")
-    enrolled.store.conn.execute("PRAGMA busy_timeout = 50")
-    try:
-        with pytest.raises(DatabaseInUse, match="^The database .*study.db is in use by another program or window"):
-            enrolled.record_visit("101-001", "C1D8", d("2025-03-10"))
-    finally:
-        other.rollback()
-        other.close()
-
-
 def test_a_bug_is_not_dressed_up_as_a_busy_database(enrolled, monkeypatch):
     """A trigger's refusal that happens to say 'locked' is SQLite's constraint error, shown as it is."""
     bug = sqlite_error("SQLITE_CONSTRAINT_TRIGGER", "audit rows are locked", sqlite3.IntegrityError)

@@ -196,7 +196,7 @@ def build_parser(window_only: bool = False) -> argparse.ArgumentParser:
     c.add_argument("file", type=Path)
     c = command("export", cmd_export, "export every subject to a JSON file that re-imports to the same state")
     c.add_argument("file", type=Path)
-    c = command("due", cmd_due, "overdue, due and upcoming visits across subjects, most urgent first")
+    c = command("due", cmd_due, "overdue, due and upcoming visits across subjects (planned first doses too), most urgent first")
     c.add_argument("--on", type=_DateText.of("on"), help=on_help)
     c.add_argument("--days", type=_nonneg_int, default=7, help="list visits whose window opens within N days (default 7)")
     c.add_argument("--json", action="store_true")

@@ -423,11 +423,9 @@ class Service:
     @requires("restore")
     def check_backup(self, backup: str | Path):
         """What a backup holds (``backup.BackupReport``: its study, subjects, last change), checked
-        as a restore checks it: a coordinator database, whole, its audit chain intact, of this study."""
+        as a restore checks it (``backup.check_restorable``): of this study among the rest."""
         from coordinator.db import backup as backup_mod
-        report = backup_mod.verify_file(Path(backup))
-        backup_mod.check_study(report, self.protocol.code)
-        return report
+        return backup_mod.check_restorable(Path(backup), self.protocol.code)
 
     @requires("restore")
     def restore(self, backup: str | Path, safety_folder: str | Path | None = None):
@@ -520,8 +518,8 @@ class Service:
             plan = plans[subject.id]
             upcoming = [v for v in plan if v.status(on) in ("overdue", "due", "planned")]
             status = subject_status(self.protocol, subject, on, plan)
-            if status == "screening" and subject.planned_c1d1 is not None:
-                upcoming.append(first_dose_visit(self.protocol, subject.planned_c1d1))
+            if first_dose := self._first_dose_to_come(subject, status):
+                upcoming.append(first_dose)
             summaries.append(SubjectSummary(
                 subject.id, subject.initials, status, current_cycle_day(plan, on) if status == "on_treatment" else None,
                 upcoming[0] if upcoming else None))
@@ -542,25 +540,33 @@ class Service:
             raise InputError(None, "days", f"{days} days after {on.isoformat()} is past the end of the calendar") from None
         first_doses = []
         for subject in self.store.load_awaiting_planned():
-            visit = first_dose_visit(self.protocol, subject.planned_c1d1)
-            if visit.window_start <= horizon and subject_status(self.protocol, subject, on) == "screening":
+            visit = self._first_dose_to_come(subject, subject_status(self.protocol, subject, on))
+            if visit is not None and visit.window_start <= horizon:
                 first_doses.append(DueItem.of(subject.id, visit.code, visit.label, visit.target, visit.window_start,
                                               visit.window_end, visit.status(on), on))
         return sorted(self.store.due(on, horizon) + first_doses, key=DueItem.urgency)
 
     @requires("read")
     def timeline(self, subject_id: str, on: dt.date | None = None) -> Timeline:
-        """The subject's plan, each visit with its status on ``on``. A screening subject's cycle 1
-        day 1 is not in the plan until it happens, but its pre-dose checklist is worked through
-        before: it is listed too, as planned, on the planned day (else ``on``)."""
+        """The subject's plan, each visit with its status on ``on``, and a screening subject's
+        planned first dose (``_first_dose_to_come``: its pre-dose checklist is worked through
+        before it is given)."""
         on = on or self.today
         subject = self.subject(subject_id)
         plan = self.store.plan(subject_id)
         status = subject_status(self.protocol, subject, on, plan)
         visits = [TimelineVisit(v, v.status(on)) for v in plan]
-        if subject.c1d1 is None and status == "screening":
-            visits.append(TimelineVisit(first_dose_visit(self.protocol, subject.planned_c1d1 or on), "planned"))
+        if first_dose := self._first_dose_to_come(subject, status):
+            visits.append(TimelineVisit(first_dose, first_dose.status(on)))
         return Timeline(subject, status, current_cycle_day(plan, on), visits)
+
+    def _first_dose_to_come(self, subject: Subject, status: str) -> PlannedVisit | None:
+        """A screening subject's cycle 1 day 1 on its planned day, a window of one day
+        (``first_dose_visit``): in no plan until it is given, yet on the timeline, the due list
+        and the registry as any visit. None when no first dose is planned."""
+        if status != "screening" or subject.c1d1 is not None or subject.planned_c1d1 is None:
+            return None
+        return first_dose_visit(self.protocol, subject.planned_c1d1)
 
     @requires("read")
     def checklist(self, subject_id: str, visit: str, subject: Subject | None = None) -> Checklist:
@@ -641,11 +647,13 @@ class Service:
     def day_packet(self, on: dt.date | None = None) -> list[tuple[str, str]]:
         """The visits of the day's packet, in dashboard order: those whose target is the day (a
         first dose planned for it among them), whose window closes that day, or overdue by at most
-        ``PACKET_OVERDUE_DAYS`` (older ones stay on the dashboard, printed one by one)."""
+        ``PACKET_OVERDUE_DAYS`` (older ones stay on the dashboard, printed one by one). A first dose
+        whose planned day has passed is not printed: its calendar would count from a day nobody
+        planned (it stays on the dashboard, to be given or planned again)."""
         on = on or self.today
         return [(i.subject, i.visit) for i in self.due(on, 0)
                 if (i.status == "due" and (i.target == on or i.window_end == on))
-                or (i.status == "overdue" and i.days <= PACKET_OVERDUE_DAYS)]
+                or (i.status == "overdue" and i.days <= PACKET_OVERDUE_DAYS and i.visit != FIRST_DOSE)]
 
     @requires("print")
     def day_packet_pdf(self, on: dt.date | None = None, progress=None,

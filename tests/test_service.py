@@ -203,15 +203,19 @@ def test_due_list_follows_recorded_facts(enrolled):
     assert [i.visit for i in s.due(d("2025-03-09"), 0)] == ["C1D8"]
 
 
-def test_a_screening_subjects_first_dose_is_on_the_timeline_as_planned(service):
+def test_a_screening_subjects_planned_first_dose_is_on_the_timeline(service):
     """Its pre-dose checklist is worked through before it happens: the window, the command line
-    and the JSON all list cycle 1 day 1, on the planned day, else the day looked at."""
+    and the JSON all list cycle 1 day 1 on its planned day, graded as the due list grades it;
+    without a planned day there is no date to show it on."""
     service.add_subject(make_subject("101-001", consent="2025-02-10", planned_c1d1=d("2025-03-03")))
     visits = service.timeline("101-001", d("2025-02-20")).visits
     assert [(tv.visit.code, tv.status) for tv in visits] == [("SCR", "due"), ("C1D1", "planned")]
     assert visits[-1].visit.target == d("2025-03-03")
+    assert service.timeline("101-001", d("2025-03-03")).visits[-1].status == "due"
+    assert service.timeline("101-001", d("2025-03-05")).visits[-1].status == "overdue"  # as the dashboard says
     service.edit_subject("101-001", planned_c1d1=None)
-    assert service.timeline("101-001", d("2025-02-21")).visits[-1].visit.target == d("2025-02-21")
+    assert [tv.visit.code for tv in service.timeline("101-001", d("2025-02-21")).visits] == ["SCR"]
+    service.edit_subject("101-001", planned_c1d1=d("2025-03-03"))
     service.enroll("101-001", d("2025-03-03"))  # in the plan now: listed once
     assert [tv.visit.code for tv in service.timeline("101-001").visits].count("C1D1") == 1
     service.add_subject(make_subject("101-002", consent="2025-02-10"))
@@ -364,6 +368,8 @@ def test_a_planned_first_dose_is_on_the_due_list_as_a_visit_of_one_day(service):
     assert listed("2025-03-03", 0) == [("101-001", "C1D1", "due", 0, "Cycle 1 Day 1 (baseline, first dose)")]
     assert listed("2025-03-05") == [("101-001", "C1D1", "overdue", 2, "Cycle 1 Day 1 (baseline, first dose)")]
     assert ("101-001", "C1D1") in service.day_packet(d("2025-03-03"))
+    # once its day has passed it stays on the dashboard, but the packet prints no calendar from a day nobody planned
+    assert ("101-001", "C1D1") not in service.day_packet(d("2025-03-05"))
     service.enroll("101-001", d("2025-03-05"))
     assert listed("2025-03-05") == []
     service.edit_subject("101-002", planned_c1d1=d("2025-03-10"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from coordinator.dates import display
+from coordinator.schedule import FIRST_DOSE
 from coordinator.ui.table import Column, RowTableModel
 
 STATUS_WORDS = {"screening": "screening", "screen_failed": "screen failure", "on_treatment": "on treatment",
@@ -19,7 +20,10 @@ def _cycle_day(summary) -> str:
 
 def _next(summary) -> str:
     v = summary.next_visit
-    return f"{v.code}  {display(v.target, weekday=True)}" if v else ""
+    if v is None:
+        return ""
+    planned = " (planned)" if summary.status == "screening" and v.code == FIRST_DOSE else ""  # a first dose still to come
+    return f"{v.code}  {display(v.target, weekday=True)}{planned}"
 
 
 def _next_key(summary) -> str:

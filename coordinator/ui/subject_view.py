@@ -227,6 +227,8 @@ class SubjectView(QWidget):
         planned = ""
         if s.c1d1 is None and s.planned_c1d1:
             planned = f" · C1D1 planned {display(s.planned_c1d1, weekday=True)}"
+        elif timeline.status == "screening":  # its visit, and the pre-dose checklist, come with a planned day
+            planned = " · first dose not planned yet: Edit… to plan it"
         self.header.setText(f"<span style='font-size:x-large'><b>{s.id}</b> {s.initials}</span> &nbsp; "
                             f"{s.sex} {age}y{cbp} &nbsp; <b>{where}</b>{planned}<br>{' · '.join(doses)}")
 

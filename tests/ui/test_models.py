@@ -33,6 +33,12 @@ def test_subject_model(qtmodeltester, service):
     model.set_rows(_demo(service).subjects(TODAY))
     assert model.rowCount() == 14
     qtmodeltester.check(model)
+    # a screening subject's next visit is its planned first dose, said to be a plan
+    shown = {model.data(model.index(r, 0)): [model.data(model.index(r, c)) for c in range(model.columnCount())]
+             for r in range(model.rowCount())}
+    screening = [row for row in shown.values() if "screening" in row]
+    assert screening and all(any(str(cell).startswith("C1D1 ") and str(cell).endswith(" (planned)") for cell in row)
+                             for row in screening), screening
 
 
 def test_visit_and_checklist_models(qtmodeltester, enrolled):

@@ -739,7 +739,7 @@ def cmd_backup(args) -> int:
 def cmd_restore(args) -> int:
     from coordinator.db import backup as backup_mod
     path = _db_path(args)
-    incoming = backup_mod.verify_file(args.file)  # a bad backup is refused before anything else
+    incoming = backup_mod.check_restorable(args.file)  # a bad backup is refused before anything else
     service = None
     try:
         service = _open(args)
@@ -747,7 +747,7 @@ def cmd_restore(args) -> int:
         now = f"{path} ({len(service.initials())} subjects now; they are backed up first)"
     except DamagedDatabase as exc:
         now = f"{path}, which cannot be opened ({_one_line(exc)}; it is kept beside, renamed)"
-    last = f", last change {incoming.last_change}" if incoming.last_change else ""
+    last = f", last change {incoming.last_change[:16].replace('T', ' ')} UTC" if incoming.last_change else ""
     question = (f"Replace {now} with the backup {args.file} (study {incoming.study or '?'}: {incoming.subjects} "
                 f"subjects, {incoming.audit_rows} audit rows{last}, verified)?")
     if not args.yes:

@@ -286,9 +286,7 @@ def working_copy(backup: Path, folder: Path, study: str | None = None) -> tuple[
     backup, folder = Path(backup), Path(folder)
     source = _open_read_only(backup)
     try:
-        held = _report(source, backup, str(backup))
-        check_study(held, study)
-        _refuse_newer(source, backup)
+        held = _restorable(source, backup, study)
         target = folder / f".{backup.stem}-restoring-{_now().strftime('%Y%m%d-%H%M%S-%f')}.db"
         try:
             report = _write_copy(source, target, f"The copy of {backup}")
@@ -301,6 +299,25 @@ def working_copy(backup: Path, folder: Path, study: str | None = None) -> tuple[
     finally:
         source.close()
     return report.path, held
+
+
+def check_restorable(backup: Path, study: str | None = None) -> BackupReport:
+    """What ``backup`` holds, checked as a restore checks it before it touches anything: a
+    coordinator database, whole, its audit chain intact, not from a newer app, and (``study``)
+    of that study. Read-only, for the question before a restore."""
+    backup = Path(backup)
+    source = _open_read_only(backup)
+    try:
+        return _restorable(source, backup, study)
+    finally:
+        source.close()
+
+
+def _restorable(source: sqlite3.Connection, backup: Path, study: str | None) -> BackupReport:
+    held = _report(source, backup, str(backup))
+    check_study(held, study)
+    _refuse_newer(source, backup)
+    return held
 
 
 def check_study(report: BackupReport, study: str | None) -> None:

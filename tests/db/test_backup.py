@@ -350,6 +350,8 @@ def test_restore_refuses_a_backup_from_a_newer_app(study, db_path, good_backup):
     before = state(study)
     with pytest.raises(StoreError, match="newer version of coordinator: update the app .* Nothing was changed"):
         backup.restore(good_backup, db_path)
+    with pytest.raises(StoreError, match="newer version of coordinator"):  # before the question, not after it
+        study.check_backup(good_backup)
     assert state(study) == before
 
 

@@ -107,6 +107,15 @@ def test_the_text_under_the_barcode_stands_clear_of_its_bars(protocol, tmp_path)
     assert "ww" in white[:5] and "." in white[2:], below  # two white rows (1.5 pt is three), then the text
 
 
+def test_the_notes_line_runs_across_the_collection_box(protocol):
+    subject = make_subject("101-001", c1d1=d("2025-03-03"))
+    words = words_of(requisition_pdf(protocol, subject, visit(protocol, subject, "C1D8"), d("2025-03-10")), box=True)
+    notes = next(w for w in words if w[-1] == "Notes:")
+    blank = next(w for w in words if w[1] == notes[1] and w[-1].startswith("____"))
+    right = 210 / 25.4 * 72 - 14 / 25.4 * 72 - 6  # the page's right margin, less the cell's padding
+    assert right - 8 < blank[2] <= right  # to the box's end, as far as whole underscores go
+
+
 def test_a_recorded_visit_date_names_the_accession(protocol):
     """Printed again later, a recorded visit's requisition keeps the day it was collected."""
     subject = make_subject("101-001", c1d1=d("2025-03-03"),

@@ -9,10 +9,11 @@ Signals:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from coordinator import service as service_mod
 from coordinator.errors import CoordinatorError
@@ -21,6 +22,7 @@ from coordinator.ui.session import Session
 from coordinator.ui.times import local_time
 
 AUTO_BACKUP_MINUTES = 60
+BUSY_AFTER_MS = 300  # a check or restore done sooner shows no busy window
 
 
 def backup_folder(path: Path) -> Path:
@@ -128,32 +130,49 @@ class BackupKeeper(QObject):
         ask.info(parent, f"Backed up to {report.path}: {report.subjects} subjects, {report.audit_rows} audit rows, "
                          f"checked (integrity and audit chain).\n\nAudit head hash: {report.audit_head}")
 
-    def restore(self, parent: QWidget | None) -> bool:
-        """Replace the study's content with a backup the user chooses, after saying what it holds
-        and what will be lost (a bad backup, or another study's, is refused first); the current
-        content is backed up first. True when restored (the window then reopens: the restored
-        database may have other accounts)."""
+    def restore(self, parent: QWidget | None, restored: Callable[[], None]) -> None:
+        """Replace the study's content with a backup the user chooses: the backup checked (a bad
+        one, or another study's, is refused), then what it holds and what will be lost said, then
+        the restore (the current content is backed up first). The two slow steps run on the worker
+        thread behind a busy window: a large study takes a while to check, copy and put in place.
+        ``restored()`` once it is in place (the window then reopens: the restored database may
+        have other accounts)."""
         name = ask.open_file(parent, "Restore from a backup", str(self.folder), "Coordinator databases (*.db)")
-        if not name:
-            return False
-        service = self.session.service
-        try:
-            held = service.check_backup(Path(name))
-        except CoordinatorError as exc:
-            ask.error(parent, f"Nothing was restored.\n\n{exc}")
-            return False
+        if name:
+            backup = Path(name)
+            self._while_busy(parent, "Checking the backup…", lambda service: service.check_backup(backup),
+                             lambda held: self._confirm_restore(parent, backup, held, restored))
+
+    def _confirm_restore(self, parent: QWidget | None, backup: Path, held, restored: Callable[[], None]) -> None:
         last = f", its last change on {local_time(held.last_change, seconds=False)}" if held.last_change else ""
-        question = (f"Replace everything in {self.session.path.name} with the backup {Path(name).name}?\n\n"
+        question = (f"Replace everything in {self.session.path.name} with the backup {backup.name}?\n\n"
                     f"The backup holds study {held.study}: {held.subjects} subjects{last}. The study has "
-                    f"{len(service.initials())} subjects now.\n\n"
+                    f"{len(self.session.service.initials())} subjects now.\n\n"
                     "Whatever was recorded after that backup was taken will no longer be in the study. The current "
                     f"content is backed up first, into {self.folder}, so this can be undone.")
         if not ask.confirm(parent, question, "Restore"):
-            return False
-        try:
-            self.session.service.restore(Path(name), self.folder)
-        except CoordinatorError as exc:
-            ask.error(parent, f"Nothing was restored.\n\n{exc}")
-            return False
-        ask.info(parent, f"Restored from {Path(name).name}. The window opens again on the restored study.")
-        return True
+            return
+        folder = self.folder
+
+        def done(_report) -> None:
+            ask.info(parent, f"Restored from {backup.name}. The window opens again on the restored study.")
+            restored()
+        self._timer.stop()  # no automatic backup while the content is replaced
+        self._while_busy(parent, "Restoring: the current content is backed up first…",
+                         lambda service: service.restore(backup, folder), done, self._timer.start)
+
+    def _while_busy(self, parent: QWidget | None, label: str, work, done, failed_too=None) -> None:
+        """``work(service)`` on the worker thread, the window held by a busy progress window (no
+        other change can start meanwhile); ``done(result)`` after, or the failure said."""
+        progress = QProgressDialog(label, "", 0, 0, parent)
+        progress.setCancelButton(None)
+        progress.setWindowModality(Qt.WindowModality.ApplicationModal)
+        progress.setMinimumDuration(BUSY_AFTER_MS)
+
+        def failed(exc: Exception) -> None:
+            progress.close()
+            if failed_too is not None:
+                failed_too()
+            ask.failure(parent, "Nothing was restored.", exc)
+        progress.setValue(0)
+        self.session.run_in_background(self, work, lambda result: (progress.close(), done(result)), failed)

@@ -320,11 +320,13 @@ class MainWindow(QMainWindow):
             self.open_subject(dialog.change.subject_ids[0])
 
     def _on_restore_triggered(self) -> None:
-        if self.backups.restore(self):
-            path, reopen = self.session.path, self._open_window
-            self.close()  # the restored study may have other accounts: log in to it afresh
-            if reopen:
-                reopen(path, None)
+        self.backups.restore(self, self._reopen_after_restore)
+
+    def _reopen_after_restore(self) -> None:
+        path, reopen = self.session.path, self._open_window
+        self.close()  # the restored study may have other accounts: log in to it afresh
+        if reopen:
+            reopen(path, None)
 
     def _on_open_triggered(self) -> None:
         name = ask.open_file(self, "Open a study database", str(self.session.path.parent),

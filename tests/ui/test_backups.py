@@ -71,12 +71,51 @@ def test_restore_from_a_backup_reopens_the_window(staffed, db_path, folder, monk
     monkeypatch.setattr(ask, "open_file", lambda *_args: str(folder / "before.db"))
     questions = []
     monkeypatch.setattr(ask, "confirm", lambda _parent, question, yes="Yes": questions.append(question) or True)
-    window.restore_action.trigger()
-    assert reopened == [db_path] and not window.isVisible()
+    window.restore_action.trigger()  # the check, then the restore, on the worker thread
+    qtbot.waitUntil(lambda: reopened == [db_path])
+    assert not window.isVisible()
     assert "The backup holds study SEL-LEN-MM: 1 subjects, its last change on " in questions[0]
     assert "The study has 2 subjects now." in questions[0]
     assert Service.open(db_path, today=TODAY).store.subject_ids() == ["101-050"]
     assert list(folder.glob("study-before-restore-*.db"))  # what was replaced, kept
+
+
+def test_a_restore_checks_and_copies_on_the_worker_thread(window, service, folder, monkeypatch, qtbot, answers):
+    """A large study takes seconds to check and tens of seconds to restore: never on the GUI thread."""
+    import threading
+
+    folder.mkdir(parents=True)
+    service.add_subject(make_subject("101-050", c1d1=TODAY))
+    service.backup(folder / "before.db")
+    on_gui_thread = []
+    for name in ("check_backup", "restore"):
+        real = getattr(Service, name)
+        monkeypatch.setattr(Service, name, lambda self, *args, _real=real, **kwargs: (
+            on_gui_thread.append(threading.current_thread() is threading.main_thread()), _real(self, *args, **kwargs))[1])
+    reopened = []
+    window._open_window = lambda path, user: reopened.append(path)
+    monkeypatch.setattr(ask, "open_file", lambda *_args: str(folder / "before.db"))
+    window.restore_action.trigger()
+    qtbot.waitUntil(lambda: bool(reopened))
+    assert on_gui_thread == [False, False] and not answers.errors
+
+
+def test_another_studys_backup_is_refused_and_nothing_replaced(window, service, tmp_path, monkeypatch, qtbot, answers):
+    from coordinator import protocol
+
+    toml = tmp_path / "other.toml"
+    toml.write_text(protocol.BUNDLED.read_text(encoding="utf-8").replace('code = "SEL-LEN-MM"', 'code = "OTHER-01"', 1),
+                    encoding="utf-8")
+    other = Service.create(tmp_path / "other.db", toml, user="tester", today=TODAY)
+    other.backup(tmp_path / "other-backup.db")
+    other.close()
+    reopened = []
+    window._open_window = lambda path, user: reopened.append(path)
+    monkeypatch.setattr(ask, "open_file", lambda *_args: str(tmp_path / "other-backup.db"))
+    window.restore_action.trigger()
+    qtbot.waitUntil(lambda: bool(answers.errors))
+    assert answers.errors[0].startswith("Nothing was restored.\n\nother-backup.db is a backup of study OTHER-01")
+    assert reopened == [] and window.isVisible() and window.service.protocol.code == "SEL-LEN-MM"
 
 
 def test_only_admins_restore_and_monitors_do_not_back_up(staffed, db_path, qtbot, window_as):

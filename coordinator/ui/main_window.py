@@ -364,10 +364,20 @@ class MainWindow(QMainWindow):
 
     def _on_export_triggered(self) -> None:
         name = ask.save_file(self, "Export subjects", "subjects.json", "Subject files (*.json)")
-        if name:
-            count = self.service.export_file(name)
-            self.session.notify(Change("export"))
-            ask.info(self, f"Exported {count} subjects to {name}.")
+        if not name:
+            return
+        self.statusBar().showMessage(f"Exporting to {Path(name).name}…")  # 10,000 subjects take a while
+        self.session.run_in_background(self, lambda service: service.export_file(name),
+                                       lambda count: self._on_export_done(name, count), self._on_export_failed)
+
+    def _on_export_done(self, name: str, count: int) -> None:
+        self.statusBar().clearMessage()
+        self.session.notify(Change("export"))
+        ask.info(self, f"Exported {count} subjects to {name}.")
+
+    def _on_export_failed(self, exc: Exception) -> None:
+        self.statusBar().clearMessage()
+        ask.failure(self, "The export failed: nothing was exported.", exc)
 
     def _on_print_triggered(self) -> None:
         from coordinator.ui import printing  # QtPrintSupport loads when first needed

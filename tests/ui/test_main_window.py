@@ -22,8 +22,17 @@ def test_subjects_go_out_and_come_into_another_study(window, session, tmp_path, 
     target = tmp_path / "out.json"
     monkeypatch.setattr(ask, "save_file", lambda _parent, _title, suggested, _filters: str(tmp_path / "out.json")
                         if suggested == "subjects.json" else None)
-    window.export_action.trigger()
+    window.export_action.trigger()  # on the worker thread: 10,000 subjects take most of a minute
+    qtbot.waitUntil(lambda: bool(answers.infos))
     assert answers.infos[-1] == f"Exported 1 subjects to {target}."
+    assert window.service.audit()[-1].action == "export"
+    # a path that cannot be written: said, and nothing exported
+    monkeypatch.setattr(ask, "save_file", lambda *_args: str(tmp_path / "no such folder" / "out.json"))
+    window.export_action.trigger()
+    qtbot.waitUntil(lambda: bool(answers.errors))
+    assert answers.errors[-1].startswith("The export failed: nothing was exported.\n\nCannot write ")
+    answers.errors.clear()
+    monkeypatch.setattr(ask, "save_file", lambda *_args: str(target))
     assert [s["id"] for s in json.loads(target.read_text(encoding="utf-8"))["subjects"]] == ["101-050"]
     # the same file into this study again: refused whole, with the reason
     monkeypatch.setattr(ask, "open_file", lambda _parent, _title, _folder, _filters: str(target))

@@ -963,7 +963,7 @@ class Service:
         """Every subject to a JSON file; the file appears under its name only with its audit row."""
         self.check_output(path, "Nothing was exported.")  # before the subjects are read
         document = self.export_document()
-        data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        data = transfer.document_text(document).encode("utf-8")
         self._save_with_audit(path, data, "export", None, f"{len(document['subjects'])} subjects to {Path(path).name}",
                               "Nothing was exported.")
         return len(document["subjects"])

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from coordinator.dates import iso, parse_iso
 from coordinator.errors import InputError
@@ -21,6 +22,16 @@ FIELDS = set(REQUIRED) | {
     "childbearing_potential", "name", "mrn", "screen_failure", "planned_c1d1", "c1d1", "steroid", "dose_changes",
     "visits", "procedures", "last_dose", "end_of_treatment_reason", "events",
 }
+
+
+def document_text(document: dict) -> str:
+    """An export's text: JSON, one subject a line under the file's own keys. (json's indented
+    writer is pure Python: 10,000 subjects took 26 s to write that way, and 626 MB, not 373.)"""
+    head = ",\n".join(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}"
+                      for key, value in document.items() if key != "subjects")
+    subjects = ",\n".join(f"    {json.dumps(s, ensure_ascii=False)}" for s in document["subjects"])
+    listed = f"[\n{subjects}\n  ]" if subjects else "[]"
+    return f"{{\n{head},\n  \"subjects\": {listed}\n}}\n"
 
 
 def subjects_from_document(document: object) -> list[Subject]:

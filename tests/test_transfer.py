@@ -40,6 +40,8 @@ def test_import_then_export_round_trips(service, tmp_path):
     exported = json.loads(out.read_text())
     assert exported["format"] == "coordinator-subjects/1"
     assert [s["id"] for s in exported["subjects"]] == ["101-001", "101-002", "101-003"]
+    lines = out.read_text(encoding="utf-8").splitlines()  # one subject a line (written in seconds, not minutes)
+    assert [line.strip()[:16] for line in lines if '"id": ' in line] == ['{"id": "101-001"', '{"id": "101-002"', '{"id": "101-003"']
     # into a fresh database: the same facts, plan and statuses
     other = Service.create(tmp_path / "other.db", user="tester", today=TODAY)
     other.import_file(out)

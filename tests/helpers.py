@@ -1,6 +1,7 @@
 """Test data shared by the core and the GUI tests (both conftest files import it)."""
 
 import datetime as dt
+from pathlib import Path
 
 from coordinator.model import Subject
 
@@ -39,3 +40,34 @@ def fails(result, *words):
 PASSWORDS = {"ada": "ada's long password", "cora": "cora's long password", "mona": "mona's long password",
              "ivan": "ivan's long password"}
 STAFF = (("cora", "coordinator", "Cora Diaz"), ("mona", "monitor", "Mona Field"), ("ivan", "investigator", "Ivan Ruiz"))
+
+
+def other_study_backup(folder: Path) -> Path:
+    """A backup of another study, ``folder``/other-backup.db: the bundled protocol under the code
+    OTHER-01, with one subject (201-001)."""
+    from coordinator import protocol
+    from coordinator.service import Service
+
+    toml = folder / "other.toml"
+    toml.write_text(protocol.BUNDLED.read_text(encoding="utf-8").replace('code = "SEL-LEN-MM"', 'code = "OTHER-01"', 1),
+                    encoding="utf-8")
+    other = Service.create(folder / "other.db", toml, user="tester", today=TODAY)
+    try:
+        other.add_subject(make_subject("201-001"))
+        return other.backup(folder / "other-backup.db").path
+    finally:
+        other.close()
+
+
+def calls_to(monkeypatch, owner, *names: str) -> list[tuple]:
+    """Every call of these methods of ``owner`` from now on, as (name, *arguments), in order; the
+    methods still do their work (a test counts reads without changing them)."""
+    calls: list[tuple] = []
+    for name in names:
+        method = getattr(owner, name)
+
+        def recorded(*args, _method=method, _name=name, **kwargs):
+            calls.append((_name, *args, *kwargs.values()))
+            return _method(*args, **kwargs)
+        monkeypatch.setattr(owner, name, recorded)
+    return calls

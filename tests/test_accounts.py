@@ -6,7 +6,7 @@ import inspect
 import sqlite3
 
 import pytest
-from helpers import PASSWORD, TODAY, d, make_subject
+from helpers import PASSWORD, TODAY, calls_to, d, make_subject
 
 from coordinator import accounts
 from coordinator.errors import AccessDenied, InputError, LogInFailed
@@ -287,10 +287,8 @@ def test_the_reason_of_a_name_correction_is_hidden_too(admin, db_path):
 
 def test_an_action_is_checked_once_however_many_public_methods_it_calls(admin, db_path, monkeypatch):
     coordinator = as_user(db_path, "coord1")
-    reads = []
-    account = coordinator.store.account
-    monkeypatch.setattr(coordinator.store, "account", lambda name: reads.append(name) or account(name))
+    reads = calls_to(monkeypatch, coordinator.store, "account")
     coordinator.requisition_pdf("101-001", "C1D1")  # calls planned_visit, subject, site, collection_day...
-    assert reads == ["coord1"]
+    assert reads == [("account", "coord1")]
     with pytest.raises(AccessDenied):  # and the next action is checked again
         coordinator.set_site("General Hospital")

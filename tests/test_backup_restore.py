@@ -7,7 +7,7 @@ import os
 import sqlite3
 
 import pytest
-from helpers import PASSWORD, TODAY, fails, make_subject, ok
+from helpers import PASSWORD, TODAY, fails, make_subject, ok, other_study_backup
 
 from coordinator.errors import AccessDenied, DamagedDatabase, StoreError
 from coordinator.service import Service, restore_damaged
@@ -133,15 +133,7 @@ def test_a_foreign_file_is_not_restored_over(run, tmp_path):
 
 
 def test_another_studys_backup_is_not_restored_over(run, tmp_path):
-    from coordinator import protocol
-
-    toml = tmp_path / "other.toml"
-    toml.write_text(protocol.BUNDLED.read_text(encoding="utf-8").replace('code = "SEL-LEN-MM"', 'code = "OTHER-01"', 1),
-                    encoding="utf-8")
-    other = Service.create(tmp_path / "other-study.db", toml, user="tester", today=TODAY)
-    other.backup(tmp_path / "other-backup.db")
-    other.close()
-    fails(run("restore", str(tmp_path / "other-backup.db"), "--yes"),
+    fails(run("restore", str(other_study_backup(tmp_path)), "--yes"),
           "other-backup.db is a backup of study OTHER-01, not of SEL-LEN-MM")
     assert '"101-001"' in ok(run("subjects", "--json"))
 

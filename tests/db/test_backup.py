@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 import pytest
-from helpers import TODAY, d, make_subject
+from helpers import TODAY, d, make_subject, other_study_backup
 
 from coordinator.db import backup
 from coordinator.db.store import Store
@@ -274,18 +274,10 @@ def test_restore_from_a_bad_backup_changes_nothing(study, db_path, good_backup, 
 def test_a_backup_says_which_study_it_holds_and_another_studys_is_never_restored(study, db_path, good_backup, tmp_path):
     """Two studies at one site: their backups look alike. A restore of the other study's backup
     would put its subjects in place of this one's; it is refused before anything is written."""
-    from coordinator import protocol
-
     report = study.check_backup(good_backup)
     assert (report.study, report.subjects) == ("SEL-LEN-MM", 2)
     assert report.last_change == study.audit()[-1].at
-    other_protocol = tmp_path / "other.toml"
-    other_protocol.write_text(protocol.BUNDLED.read_text(encoding="utf-8").replace('code = "SEL-LEN-MM"',
-                                                                                   'code = "OTHER-01"', 1))
-    other = Service.create(tmp_path / "other.db", other_protocol, user="tester", today=TODAY)
-    other.add_subject(make_subject("201-001"))
-    other_backup = other.backup(tmp_path / "other-backup.db").path
-    other.close()
+    other_backup = other_study_backup(tmp_path)
     assert backup.verify_file(other_backup).study == "OTHER-01"
     before, folder = state(study), tmp_path / "safety"
     for refuse in (lambda: study.check_backup(other_backup), lambda: study.restore(other_backup, folder)):

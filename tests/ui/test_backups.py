@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import Qt
-from helpers import PASSWORDS, TODAY, make_subject
+from helpers import PASSWORDS, TODAY, make_subject, other_study_backup
 
 from coordinator import service as service_mod
 from coordinator.service import Service
@@ -101,17 +101,9 @@ def test_a_restore_checks_and_copies_on_the_worker_thread(window, service, folde
 
 
 def test_another_studys_backup_is_refused_and_nothing_replaced(window, service, tmp_path, monkeypatch, qtbot, answers):
-    from coordinator import protocol
-
-    toml = tmp_path / "other.toml"
-    toml.write_text(protocol.BUNDLED.read_text(encoding="utf-8").replace('code = "SEL-LEN-MM"', 'code = "OTHER-01"', 1),
-                    encoding="utf-8")
-    other = Service.create(tmp_path / "other.db", toml, user="tester", today=TODAY)
-    other.backup(tmp_path / "other-backup.db")
-    other.close()
     reopened = []
     window._open_window = lambda path, user: reopened.append(path)
-    monkeypatch.setattr(ask, "open_file", lambda *_args: str(tmp_path / "other-backup.db"))
+    monkeypatch.setattr(ask, "open_file", lambda *_args: str(other_study_backup(tmp_path)))
     window.restore_action.trigger()
     qtbot.waitUntil(lambda: bool(answers.errors))
     assert answers.errors[0].startswith("Nothing was restored.\n\nother-backup.db is a backup of study OTHER-01")

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from coordinator.ui.action_dialogs import EndTreatmentDialog, EnrollDialog, MissedVisitDialog
 from coordinator.ui.main_window import MainWindow
 from coordinator.ui.subject_dialog import SubjectDialog
-from helpers import TODAY, make_subject
+from helpers import TODAY, calls_to, make_subject
 
 
 def fill_subject(dialog, sid="101-050", initials="XYZ", sex="F", cbp=True):
@@ -387,57 +387,49 @@ def test_the_history_tab_stays_shown_through_a_tick_a_day_change_and_midnight(wi
     assert view.tabs.currentWidget() is view.checklist and view.checklist.visit.visit.code == "C1D1"
 
 
-def test_the_history_is_read_only_while_it_is_shown(window, session, monkeypatch):
-    service = session.service
-    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
-    window.open_subject("101-050", "C1D8")
-    view = window.subject_view
-    reads = []
-    audit = service.audit
-    monkeypatch.setattr(service, "audit", lambda subject_id=None: reads.append(subject_id) or audit(subject_id))
+def open_a_week_in(window, visit: str):
+    """101-050, a week into cycle 1, open at ``visit``: the subject screen."""
+    window.service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
+    window.open_subject("101-050", visit)
+    return window.subject_view
+
+
+def test_the_history_is_read_only_while_it_is_shown(window, monkeypatch):
+    view = open_a_week_in(window, "C1D8")
+    reads = calls_to(monkeypatch, window.service, "audit")
     view.checklist.tick_selected("done")
     assert reads == []  # the checklist tab is shown
     view.tabs.setCurrentWidget(view.history)
-    assert reads == ["101-050"]
+    assert reads == [("audit", "101-050")]
     window.show_view("today")
     view.checklist.table.selectRow(1)
     view.checklist.tick_selected("done")
     view.checklist.tick_selected("done")
-    assert reads == ["101-050"]  # the screen is hidden
+    assert reads == [("audit", "101-050")]  # the screen is hidden
     window.show_view("subject")
-    assert reads == ["101-050"] * 2  # once for both ticks, when shown again
+    assert reads == [("audit", "101-050")] * 2  # once for both ticks, when shown again
     assert view.tabs.currentWidget() is view.history
     assert sum(r.field.startswith("procedures.C1D8.") for r in view.history_model.rows() if r.field) == 3
 
 
-def test_a_tick_reads_the_subject_once_for_the_subject_screen(window, session, monkeypatch):
-    service = session.service
-    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
-    window.open_subject("101-050", "C1D8")
-    reads = []
-    subject = service.subject
-    monkeypatch.setattr(service, "subject", lambda subject_id: reads.append(subject_id) or subject(subject_id))
-    window.subject_view.checklist.tick_selected("done")
-    assert reads == ["101-050"]  # the timeline's read serves the visit list, the progress and the checklist
-    assert window.subject_view.checklist.model.rows()[0].status == "done"
+def test_a_tick_reads_the_subject_once_for_the_subject_screen(window, monkeypatch):
+    view = open_a_week_in(window, "C1D8")
+    reads = calls_to(monkeypatch, window.service, "subject")
+    view.checklist.tick_selected("done")
+    assert reads == [("subject", "101-050")]  # the timeline's read serves the visit list, the progress and the checklist
+    assert view.checklist.model.rows()[0].status == "done"
 
 
-def test_moving_through_the_visits_reads_the_subject_and_its_signatures_only_after_a_change(window, session, monkeypatch):
-    service = session.service
-    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
-    window.open_subject("101-050", "C1D1")
-    view = window.subject_view
-    reads = []
-    for name in ("subject", "signatures"):
-        read = getattr(service, name)
-        monkeypatch.setattr(service, name, lambda subject_id, read=read, name=name: reads.append(name) or read(subject_id))
+def test_moving_through_the_visits_reads_the_subject_and_its_signatures_only_after_a_change(window, monkeypatch):
+    view = open_a_week_in(window, "C1D1")
+    reads = calls_to(monkeypatch, window.service, "subject", "signatures")
     view.step_visit(1)
     view.step_visit(1)
     view.step_visit(-1)
     assert view.checklist.visit.visit.code == "C1D8" and view.checklist.model.rowCount()
     assert reads == []  # each visit's checklist and sign-offs come from the subject screen's last read
     view.checklist.tick_selected("done")
-    assert reads == ["subject", "signatures"]  # the change: read once, for the whole screen
+    assert reads == [("subject", "101-050"), ("signatures", "101-050")]  # the change: read once, for the whole screen
 
 
 def test_the_steroid_is_asked_and_read_alike_for_a_new_subject_and_later(window, session):

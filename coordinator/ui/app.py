@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import time
 import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QProgressDialog
+from PySide6.QtWidgets import QApplication
 
 from coordinator import __version__
 from coordinator.accounts import Account
@@ -25,8 +24,6 @@ from coordinator.service import Service
 from coordinator.ui import ask, settings
 from coordinator.ui.main_window import MainWindow
 from coordinator.ui.session import Session
-
-PROGRESS_AFTER_MS = 400  # shorter work shows no progress window at all
 
 
 def application() -> QApplication:
@@ -112,7 +109,7 @@ def open_database(path: Path, user: str | None, create: str | None = None,
     Most opens are quick and happen at once. What can take long runs first on a worker thread,
     so that a large database never freezes the window: making the database (the demo's subjects),
     migrating its schema, rebuilding every cached plan after the schedule rules changed. A
-    progress window shows once that has taken PROGRESS_AFTER_MS."""
+    busy window shows once that has taken ``ask.BUSY_AFTER_MS``."""
     service, problem = None, None
     if create is None:
         service, problem = _attempt(lambda: Service.open_if_quick(path, user=user))
@@ -122,14 +119,10 @@ def open_database(path: Path, user: str | None, create: str | None = None,
             service, problem = _attempt(lambda: Service.open(path, user=user))
     if problem is None:
         return service
-    kind, text = problem
-    if kind == "damaged":  # its last good backup is offered; restored, it is opened again
+    if isinstance(problem, DamagedDatabase):  # its last good backup is offered; restored, it is opened again
         from coordinator.ui.backups import offer_last_good_backup
-        return open_database(path, user) if offer_last_good_backup(None, path, text, user) else None
-    if kind == "bug":
-        ask.bug(None, "Opening the database failed.", text)
-    else:
-        ask.error(None, f"The database cannot be opened.\n\n{text}")
+        return open_database(path, user) if offer_last_good_backup(None, path, str(problem), user) else None
+    ask.failure(None, "The database cannot be opened.", problem)
     return None
 
 
@@ -152,39 +145,27 @@ def _prepare(path: Path, user: str | None, create: str | None, protocol_file: Pa
 
 
 def _attempt(work):
-    """(what ``work()`` returned, None), or (None, (kind, text)) for the problem it raised: a
-    "damaged" database, an "error" the user can act on, or a "bug" (its traceback)."""
+    """(what ``work()`` returned, None), or (None, the exception it raised): a problem the user can
+    act on (a ``CoordinatorError``; the file or its folder out of reach is one), or a bug."""
     try:
         return work(), None
-    except DamagedDatabase as exc:
-        return None, ("damaged", str(exc))
-    except CoordinatorError as exc:
-        return None, ("error", str(exc))
-    except OSError as exc:  # the file or its folder out of reach (permissions, a drive gone)
-        return None, ("error", str(exc))
-    except Exception:  # a bug: shown as one, on the GUI thread
-        return None, ("bug", traceback.format_exc())
+    except OSError as exc:  # permissions, a drive gone
+        return None, CoordinatorError(str(exc))
+    except Exception as exc:
+        return None, exc
 
 
 def _in_background(label: str, work):
-    """``_attempt(work)`` on a worker thread while the GUI thread handles events; a busy progress
-    window (application-modal) once it has taken PROGRESS_AFTER_MS."""
+    """``_attempt(work)`` on a worker thread while the GUI thread handles events, behind a busy
+    window (``ask.busy``)."""
     outcome = []
     thread = threading.Thread(target=lambda: outcome.append(_attempt(work)), name="open-database", daemon=True)
+    progress = ask.busy(None, label)
     thread.start()
-    started, progress = time.monotonic(), None
     while thread.is_alive():
         QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 30)
         thread.join(0.002)  # a small database is made in a few ms: do not sleep longer than that
-        if progress is None and time.monotonic() - started > PROGRESS_AFTER_MS / 1000:
-            progress = QProgressDialog(label, "", 0, 0)
-            progress.setCancelButton(None)
-            progress.setWindowModality(Qt.WindowModality.ApplicationModal)
-            progress.setMinimumDuration(0)
-        if progress is not None:
-            progress.setValue(0)  # shows it, and keeps the busy bar moving
-    if progress is not None:
-        progress.close()
+    progress.close()
     return outcome[0]
 
 

@@ -10,14 +10,29 @@ from __future__ import annotations
 import sys
 import traceback
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from coordinator.errors import CoordinatorError
 from coordinator.ui.words import readable
 
 TITLE = "Coordinator"
+BUSY_AFTER_MS = 400  # work done sooner shows no busy window
 # Set for unattended runs (``open --smoke``): messages go to stderr instead of a box nobody can close.
 UNATTENDED = False
+
+
+def busy(parent: QWidget | None, label: str,
+         modality: Qt.WindowModality = Qt.WindowModality.ApplicationModal):
+    """A busy window (a QProgressDialog) over work that runs on a worker thread: no cancel button,
+    shown only once the work has taken BUSY_AFTER_MS, closed by the caller when it is done."""
+    from PySide6.QtWidgets import QProgressDialog
+    progress = QProgressDialog(label, "", 0, 0, parent)
+    progress.setCancelButton(None)
+    progress.setWindowModality(modality)
+    progress.setMinimumDuration(BUSY_AFTER_MS)
+    progress.setValue(0)  # starts Qt's timer that shows it after that time
+    return progress
 
 
 def error(parent: QWidget | None, message: str) -> None:

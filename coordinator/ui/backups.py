@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QProgressDialog, QWidget
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
 from coordinator import service as service_mod
 from coordinator.errors import CoordinatorError
@@ -22,7 +22,6 @@ from coordinator.ui.session import Session
 from coordinator.ui.times import local_time
 
 AUTO_BACKUP_MINUTES = 60
-BUSY_AFTER_MS = 300  # a check or restore done sooner shows no busy window
 
 
 def backup_folder(path: Path) -> Path:
@@ -162,17 +161,13 @@ class BackupKeeper(QObject):
                          lambda service: service.restore(backup, folder), done, self._timer.start)
 
     def _while_busy(self, parent: QWidget | None, label: str, work, done, failed_too=None) -> None:
-        """``work(service)`` on the worker thread, the window held by a busy progress window (no
-        other change can start meanwhile); ``done(result)`` after, or the failure said."""
-        progress = QProgressDialog(label, "", 0, 0, parent)
-        progress.setCancelButton(None)
-        progress.setWindowModality(Qt.WindowModality.ApplicationModal)
-        progress.setMinimumDuration(BUSY_AFTER_MS)
+        """``work(service)`` on the worker thread, the window held by a busy window (no other change
+        can start meanwhile); ``done(result)`` after, or the failure said."""
+        progress = ask.busy(parent, label)
 
         def failed(exc: Exception) -> None:
             progress.close()
             if failed_too is not None:
                 failed_too()
             ask.failure(parent, "Nothing was restored.", exc)
-        progress.setValue(0)
         self.session.run_in_background(self, work, lambda result: (progress.close(), done(result)), failed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QProgressDialog, QWidget
+from PySide6.QtWidgets import QWidget
 
 from coordinator.dates import display
 from coordinator.ui import ask
@@ -25,10 +25,7 @@ class PacketJob(QObject):
         self.day = day
         self.parent_widget = parent
         self.state = {"done": 0, "total": 0}
-        self.progress = QProgressDialog(f"Making the packet of {display(day, weekday=True)}…", "", 0, 0, parent)
-        self.progress.setCancelButton(None)
-        self.progress.setWindowModality(Qt.WindowModality.WindowModal)
-        self.progress.setMinimumDuration(300)
+        self.progress = ask.busy(parent, f"Making the packet of {display(day, weekday=True)}…", Qt.WindowModality.WindowModal)
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self._on_timer_timeout)

@@ -112,7 +112,7 @@ def test_plans_to_rebuild_are_rebuilt_off_the_gui_thread_behind_a_progress_windo
             time.sleep(0.3)  # a large database's rebuild
         return real_open(cls, *args, **kwargs)
     monkeypatch.setattr(Service, "open", classmethod(slow_open))
-    monkeypatch.setattr(app_mod, "PROGRESS_AFTER_MS", 50)
+    monkeypatch.setattr(ask, "BUSY_AFTER_MS", 50)
     watch = QTimer(interval=20)  # runs only while the GUI thread handles events: it is never frozen
     watch.timeout.connect(lambda: progress_seen.extend(
         w.labelText() for w in QApplication.topLevelWidgets() if isinstance(w, QProgressDialog) and w.isVisible()))

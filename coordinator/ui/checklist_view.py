@@ -133,10 +133,10 @@ class ChecklistView(QWidget):
         self.tick_shortcuts.append(clear)
 
     # -- showing -------------------------------------------------------------------------------------
-    def show_visit(self, subject_id: str | None, visit, subject=None, signatures=None) -> None:
+    def show_visit(self, subject_id: str | None, visit, subject=None, signatures=()) -> None:
         """Show ``visit`` (a ``TimelineVisit``) of ``subject_id``; None clears the panel. Shown again
         after a save, the same visit keeps a date or notes typed but not yet saved. ``subject`` and
-        ``signatures`` (the subject's sign-offs): as the subject screen just read them, else read here."""
+        ``signatures`` (the subject's sign-offs): as the subject screen just read them."""
         key = (subject_id, visit.visit.code) if visit is not None else None
         same_visit = key is not None and key == self._shown_key
         self.subject_id, self.visit, self._shown_key = subject_id, visit, key
@@ -158,10 +158,6 @@ class ChecklistView(QWidget):
         flag = " <b>! out of window</b>" if v.out_of_window else ""
         self.title.setText(f"<h3>{v.code} · {v.label}</h3>Target {display(v.target, weekday=True)} · window {window} · "
                            f"<span style='color:{look.colour}'>{look.symbol} {look.word}</span>{flag}")
-        fresh = subject is not None and subject.id == subject_id
-        subject = subject if fresh else self.service.subject(subject_id)
-        if signatures is None or not fresh:
-            signatures = self.service.signatures(subject_id)
         self._subject = subject
         self._signatures = [s for s in signatures if s.visit == v.code]
         record = subject.visits.get(v.code)

@@ -1,6 +1,6 @@
 """The dashboard: what to do on a day, most urgent first, with counts at the top.
 
-It reads its rows on a worker thread when first shown, then after every change,
+It reads its rows on a worker thread when first shown, then after every change to subjects,
 when the day looked at moves and at midnight (while hidden, once when next shown),
 so a large database never makes the window stutter; a reload that a newer one
 overtook is dropped.

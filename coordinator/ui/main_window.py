@@ -293,10 +293,8 @@ class MainWindow(QMainWindow):
     # -- actions -----------------------------------------------------------------------------------------
     def _on_session_changed(self, change) -> None:
         self._refresh_status()
-        if change.action.startswith("account_"):  # the first account ends single-user mode; a name or role changed
+        if change.action.startswith("account_"):  # the first account ends single-user mode, or one is disabled
             self._apply_access()
-            if "subject" in self._screens:  # who may sign off its visits
-                self.subject_view.reloader.request()
 
     def _on_accounts_triggered(self) -> None:
         from coordinator.ui.accounts_dialog import AccountsDialog

@@ -321,8 +321,7 @@ class SubjectView(QWidget):
         form_preview.dosing(self, self.session, self.subject_id, cycle)
 
     def _on_edit_triggered(self) -> None:
-        if self.subject is not None:
-            SubjectDialog(self.session, self.service.subject(self.subject_id), self).exec()  # afresh, as above
+        self._open(SubjectDialog)
 
     def _on_missed_requested(self) -> None:
         code = self.current_visit_code()
@@ -341,7 +340,8 @@ class SubjectView(QWidget):
             self.select_visit(dialog.code)
 
     def _on_session_changed(self, change) -> None:
-        if self.subject_id in change.subject_ids:
+        # an account added, disabled or enabled: who may sign off the visits shown
+        if self.subject_id in change.subject_ids or change.action.startswith("account_"):
             self.reloader.request()
 
 

@@ -55,12 +55,16 @@ class SubjectsView(QWidget):
         # read when first shown (on a worker thread: 10,000 subjects take a second), then after news while shown
         self.reloader = BackgroundReader(self, self.session, self._read, self._on_subjects_loaded,
                                          self._on_subjects_failed, stale=True)
-        self.session.changed.connect(lambda change: self.reloader.request() if change.subject_ids else None)
+        self.session.changed.connect(self._on_session_changed)
         self.session.day_changed.connect(self.reloader.request)
 
     @property
     def loading(self) -> bool:
         return self.reloader.loading
+
+    def _on_session_changed(self, change) -> None:
+        if change.subject_ids:  # not a print or an account: those change no subject
+            self.reloader.request()
 
     def rows(self) -> list:
         """The subjects as shown (filtered and sorted), for printing."""

@@ -86,6 +86,7 @@ class BackgroundReader(WhenShown):
         self._shown(result)
 
     def _on_read_failed(self, generation: int, exc: Exception) -> None:
-        if generation == self._generation:  # else a newer read is still on its way
-            self.loading = False
+        if generation != self._generation:
+            return  # a newer read is on its way, and will say how it went
+        self.loading = False
         self._failed(exc)

@@ -22,7 +22,7 @@ from coordinator.ui.accounts_dialog import AccountsDialog, AddAccountDialog, Set
 from coordinator.ui.log_in_dialog import LogInDialog
 from coordinator.ui.main_window import MainWindow
 from coordinator.ui.preferences_dialog import PreferencesDialog
-from helpers import PASSWORDS, TODAY
+from helpers import PASSWORDS, TODAY, make_subject
 
 ROOT = Path(__file__).resolve().parents[2]
 def plain(label) -> str:
@@ -341,8 +341,13 @@ def test_the_window_follows_when_single_user_mode_ends(window, session, monkeypa
         return 0
     monkeypatch.setattr(AccountsDialog, "exec", add_first_admin)
     assert window.add_subject_action.isEnabled() and not window.lock_action.isEnabled()
+    window.service.add_subject(make_subject("101-050", c1d1=TODAY))
+    window.open_subject("101-050", "C1D1")
+    sign = window.subject_view.checklist.sign_button
+    assert sign.toolTip().startswith("Signing needs accounts")
     window._on_accounts_triggered()
     assert "Ada Admin (admin" in plain(window.user_label)
+    assert sign.toolTip().startswith("Only an investigator signs off visits (ada is a admin)")  # the subject screen follows
     assert not window.add_subject_action.isEnabled()  # an admin manages accounts, not subjects
     assert window.lock_action.isEnabled() and window.window_lock.watch.interval_ms == 10 * lock.MINUTE_MS
 

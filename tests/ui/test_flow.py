@@ -480,6 +480,19 @@ def test_the_dashboard_reads_its_rows_once_the_window_is_up(session, qtbot, monk
     assert ("101-050", "C1D8") in [(r.subject, r.visit) for r in window.due_view.rows()]  # its visit of today
 
 
+def test_a_read_that_a_newer_one_overtook_says_nothing_even_when_it_failed(window, session, monkeypatch, answers):
+    from coordinator.errors import CoordinatorError
+    pending = []
+    monkeypatch.setattr(session, "run_in_background", lambda owner, read, done, failed: pending.append(failed))
+    view = window.due_view
+    view.refresh()
+    view.refresh()  # the day moved, say: a newer read
+    pending[0](CoordinatorError("the database is busy"))
+    assert answers.errors == [] and view.loading  # the newer read will say how it went
+    pending[1](CoordinatorError("the database is busy"))
+    assert answers.errors == ["The dashboard could not be read.\n\nthe database is busy"] and not view.loading
+
+
 def test_a_screen_reads_once_at_midnight_and_a_hidden_one_when_shown_again(window, session, qtbot, monkeypatch):
     service = session.service
     service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))

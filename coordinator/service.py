@@ -26,7 +26,7 @@ from coordinator.accounts import Account
 from coordinator.checklist import ChecklistItem, Progress, ScreeningCheck, checklist_progress, screening_checks, visit_checklist
 from coordinator.dates import iso
 from coordinator.db.chain import ChainReport
-from coordinator.db.store import AuditRow, Store, Transaction
+from coordinator.db.store import AuditRow, Store, Transaction, failure_error, log_to_recover
 from coordinator.errors import AccessDenied, CoordinatorError, CorrectionNeedsReason, InputError, LogInFailed, StoreError
 from coordinator.model import DoseChange, DueItem, ProcedureRecord, Steroid, Subject, VisitRecord, in_order
 from coordinator.protocol import Protocol, VisitRef
@@ -187,7 +187,7 @@ class Service:
         every cached plan, or a write-ahead log to recover (left by a crash, or by a window still
         open on the file), any of which takes a while on a large database (the app does it on a
         worker thread). None then, with nothing opened, migrated or rebuilt."""
-        if _has_log(Path(path)):
+        if log_to_recover(Path(path)):
             return None
         store, protocol = _open_store(path, migrate=False)
         service = cls(store, protocol, user or _os_user(), dt.date.today())
@@ -258,10 +258,8 @@ class Service:
         return self.single_user
 
     def require(self, permission: str) -> None:
-        if self.account is not None:
-            current = self.store.account(self.account.name)  # disabled since this session logged in?
-            if current is None or not current.active:
-                raise AccessDenied(f"The account {self.account.name} was disabled: log in again with another one.")
+        if self.account is not None and self._account_now() is None:  # disabled since this session logged in?
+            raise AccessDenied(f"The account {self.account.name} was disabled: log in again with another one.")
         if self.may(permission):
             return
         if self.account is None:
@@ -461,10 +459,14 @@ class Service:
         the database now has it, or nobody when it has no such active account."""
         if self.account is None:
             return
-        current = self.store.account(self.account.name)
-        self.account = current if current is not None and current.active else None
+        self.account = self._account_now()
         if self.account is not None:
             self.user = self.account.name
+
+    def _account_now(self) -> Account | None:
+        """The logged-in account as the database has it now; None when it is gone or disabled."""
+        current = self.store.account(self.account.name)
+        return current if current is not None and current.active else None
 
     def _audit_backup(self, action: str, report) -> None:
         with self.store.write(self.user, action) as tx:
@@ -479,8 +481,10 @@ class Service:
         backup in ``backups`` (default: the backups folder beside the database): rows deleted from
         the end leave the chain whole, but not the backup's row #N and its hash."""
         report = self.store.verify_audit()
+        if not report.ok:  # broken already: no backup needs checking to say so
+            return report
         found = last_good_backup(self.store.path, backups)
-        if found is None or not report.ok:
+        if found is None:
             return report
         backup, held = found
         # a good backup's trail runs unbroken from #1, so its last row is #audit_rows
@@ -987,18 +991,26 @@ class Service:
     def _save_with_audit(self, path: str | Path, data: bytes, action: str, subject_id: str | None, what: str,
                          nothing: str) -> None:
         """Every file the app writes out (forms, exports): whole, and only with its audit row. It is
-        written as '.part' and takes its name inside the row's transaction: no row, no file; a
-        failed rename, no row. An existing file of that name is replaced only then; a path
-        ``check_output`` refuses is refused first."""
+        written as '.part' and takes its name inside the row's transaction: a failed rename, no
+        row; a row that cannot be saved after the rename (a full disk at the commit), the file taken
+        away again, and an older file of that name with it. A path ``check_output`` refuses is
+        refused first."""
         target = self.check_output(path, nothing)
         tmp = target.with_name(target.name + ".part")
+        renamed = False
         try:
             tmp.write_bytes(data)
             with self.store.write(self.user, action) as tx:
                 tx.audit(subject_id, action, None, what)
                 tmp.replace(target)
+                renamed = True
         except OSError as exc:
-            raise CoordinatorError(f"Cannot write {target}: {exc.strerror or exc}. {nothing}") from None
+            raise failure_error(exc, target, nothing, new_file=True) or CoordinatorError(
+                f"Cannot write {target}: {exc.strerror or exc}. {nothing}") from None
+        except BaseException:
+            if renamed:  # no row: no file
+                target.unlink(missing_ok=True)
+            raise
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -1077,15 +1089,6 @@ def restore_damaged(path: str | Path, backup: str | Path, user: str | None = Non
                                  log_in=log_in)
     finally:
         backup_mod.remove_with_side_files(copy[0])
-
-
-def _has_log(path: Path) -> bool:
-    """Whether the database has changes in its write-ahead log that its next open must read (a
-    connection left without closing, by a crash or a window still open on it)."""
-    try:
-        return path.with_name(path.name + "-wal").stat().st_size > 0
-    except OSError:  # none (the last connection closed cleanly removes it)
-        return False
 
 
 def _open_store(path: str | Path, migrate: bool = True, known: Protocol | None = None) -> tuple[Store, Protocol]:

@@ -617,6 +617,40 @@ def test_no_steroid_is_recorded_apart_from_not_chosen(enrolled):
         enrolled.set_steroid("101-001", "cortisone", 20, [1], reason="typo")
 
 
+def test_a_form_whose_audit_row_cannot_be_saved_is_not_left_behind(enrolled, tmp_path, monkeypatch):
+    """The file takes its name inside the row's transaction: a commit that fails after the rename
+    (a full disk) takes the file away again, so no form is out without its row."""
+    import contextlib
+
+    from coordinator.errors import StoreError
+    write = enrolled.store.write
+
+    @contextlib.contextmanager
+    def failing_commit(user, action):
+        with write(user, action) as tx:
+            yield tx
+            raise StoreError("The disk holding the database is full. Nothing was saved.")
+    monkeypatch.setattr(enrolled.store, "write", failing_commit)
+    rows = len(enrolled.audit())
+    target = tmp_path / "form.pdf"
+    with pytest.raises(StoreError, match="is full"):
+        enrolled.save_form(target, b"%PDF-1.4 a form", "requisition 101-001 C1D8", "101-001")
+    assert not target.exists() and not (tmp_path / "form.pdf.part").exists()
+    assert len(enrolled.audit()) == rows
+
+
+def test_a_form_that_finds_the_disk_full_says_so_in_the_words_of_every_full_disk(enrolled, tmp_path, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(CoordinatorError, match=f"^The disk holding {tmp_path} is full. Nothing was saved. Free some "
+                                               "space, or choose another disk, and try again.$"):
+        enrolled.save_form(tmp_path / "form.pdf", b"%PDF-1.4 a form", "requisition 101-001 C1D8", "101-001")
+
+
 @pytest.mark.parametrize("suffix", ["", "-wal"])
 def test_a_form_or_an_export_never_overwrites_the_database(enrolled, db_path, suffix):
     """The database and its working files are refused as the file to write, however the call

@@ -55,6 +55,15 @@ class AuditRow:
 SIDE_FILES = ("-wal", "-shm", "-journal")  # SQLite's working files beside a database
 
 
+def log_to_recover(path: Path) -> bool:
+    """Whether the database has changes in its write-ahead log that its next open must read back
+    (a connection left without closing, by a crash or a window still open on it)."""
+    try:
+        return path.with_name(path.name + "-wal").stat().st_size > 0
+    except OSError:  # none: the last connection to close removes it
+        return False
+
+
 def remove_with_side_files(path: Path) -> None:
     """Delete a database file and its working files."""
     for suffix in ("", *SIDE_FILES):

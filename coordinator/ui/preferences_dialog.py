@@ -27,11 +27,15 @@ class PreferencesDialog(QDialog):
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.lock_minutes = QSpinBox()
-        # with accounts, the window always locks: a workstation may only choose how soon
-        self.lock_minutes.setRange(0 if self.service.account is None else 1, MAX_LOCK_MINUTES)
         self.lock_minutes.setSuffix(" minutes")
-        self.lock_minutes.setSpecialValueText("never")  # shown at 0
-        self.lock_minutes.setValue(min(max(settings.LOCK_MINUTES.get(), 0), MAX_LOCK_MINUTES))
+        minutes = min(max(settings.LOCK_MINUTES.get(), 0), MAX_LOCK_MINUTES)
+        if self.service.account is None:
+            self.lock_minutes.setRange(0, MAX_LOCK_MINUTES)
+            self.lock_minutes.setSpecialValueText("never")  # (Qt shows it at the minimum)
+        else:  # with accounts, the window always locks: a workstation may only choose how soon (0: the default)
+            self.lock_minutes.setRange(1, MAX_LOCK_MINUTES)
+            minutes = minutes or settings.LOCK_MINUTES.default
+        self.lock_minutes.setValue(minutes)
         form.addRow("Lock the window after", self.lock_minutes)
         self.backup_folder = QLineEdit(settings.BACKUP_FOLDER.get())
         self.backup_folder.setPlaceholderText(str(default_backup_folder(self.service.path)))

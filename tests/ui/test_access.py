@@ -232,6 +232,8 @@ def test_single_user_mode_never_locks_and_says_so(window, qtbot):
     dialog = PreferencesDialog(window.service, window)
     qtbot.addWidget(dialog)
     assert "does not lock" in dialog.note.text()
+    dialog.lock_minutes.setValue(0)
+    assert (dialog.lock_minutes.value(), dialog.lock_minutes.text()) == (0, "never")
     dialog.lock_minutes.setValue(3)
     dialog.accept()
     assert settings.LOCK_MINUTES.get() == 3
@@ -243,8 +245,8 @@ def test_the_lock_minutes_are_set_in_preferences(staffed, db_path, qtbot, monkey
     def answer(dialog):  # File ▸ Preferences…, answered as a user would
         shown.append(dialog)
         assert dialog.lock_minutes.value() == 10 and "Ctrl+L" in dialog.note.text()
-        dialog.lock_minutes.setValue(0)
-        assert dialog.lock_minutes.text() == "never"
+        dialog.lock_minutes.setValue(0)  # with accounts it cannot be turned off
+        assert (dialog.lock_minutes.value(), dialog.lock_minutes.text()) == (1, "1 minutes")
         dialog.lock_minutes.setValue(25)
         dialog.accept()
         return dialog.result()
@@ -253,6 +255,15 @@ def test_the_lock_minutes_are_set_in_preferences(staffed, db_path, qtbot, monkey
     preferences.trigger()
     assert shown and settings.LOCK_MINUTES.get() == 25
     assert window.window_lock.watch.interval_ms == 25 * 60_000  # the window follows at once
+
+
+def test_a_never_chosen_in_single_user_mode_is_the_default_once_there_are_accounts(staffed, qtbot, window_as):
+    settings.LOCK_MINUTES.set(0)  # "never", chosen before the first account
+    window = window_as("cora")
+    assert window.window_lock.watch.interval_ms == settings.LOCK_MINUTES.default * 60_000
+    dialog = PreferencesDialog(window.service, window)
+    qtbot.addWidget(dialog)
+    assert dialog.lock_minutes.value() == settings.LOCK_MINUTES.default and dialog.lock_minutes.text() == "10 minutes"
 
 
 # -- roles -------------------------------------------------------------------------------------------

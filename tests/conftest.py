@@ -1,6 +1,8 @@
 """Shared fixtures. Qt tests (later) run headless: set before any Qt import."""
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +50,15 @@ def cli(tmp_path, capsys, monkeypatch):
 @pytest.fixture(scope="session")
 def protocol():
     return protocol_mod.load()
+
+
+@pytest.fixture
+def released_v1(tmp_path) -> Path:
+    """A copy of tests/data/released-v1.db, made by the first released core (commit cc14c0e: init,
+    one subject screened, enrolled, a dose reduction), never by this code: schema version 1."""
+    path = tmp_path / "old.db"
+    shutil.copy(Path(__file__).parent / "data" / "released-v1.db", path)
+    return path
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 """Test data shared by the core and the GUI tests (both conftest files import it)."""
 
+import contextlib
 import datetime as dt
+import sqlite3
 from pathlib import Path
 
 from coordinator.model import Subject
@@ -71,3 +73,33 @@ def calls_to(monkeypatch, owner, *names: str) -> list[tuple]:
             return _method(*args, **kwargs)
         monkeypatch.setattr(owner, name, recorded)
     return calls
+
+
+def menu_action(window, text: str):
+    """The window's menu entry of that text (with its & as written)."""
+    from PySide6.QtGui import QAction
+    [action] = [a for a in window.findChildren(QAction) if a.text() == text]
+    return action
+
+
+@contextlib.contextmanager
+def another_writer(db_path: Path, service=None, busy_ms: int = 100):
+    """Another program holding the database's write lock for the block; ``service``, when given,
+    waits only ``busy_ms`` for it before it says so."""
+    other = sqlite3.connect(db_path, timeout=0)
+    other.execute("BEGIN IMMEDIATE")
+    if service is not None:
+        service.store.conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
+    try:
+        yield
+    finally:
+        other.rollback()
+        other.close()
+
+
+def reopened(window) -> list:
+    """The databases the window asks to open in its place (after a restore, File ▸ Open or New),
+    recorded instead of opened."""
+    paths: list = []
+    window._open_window = lambda path, *_rest: paths.append(path)
+    return paths

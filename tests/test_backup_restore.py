@@ -7,7 +7,7 @@ import os
 import sqlite3
 
 import pytest
-from helpers import PASSWORD, TODAY, fails, make_subject, ok, other_study_backup
+from helpers import PASSWORD, TODAY, another_writer, fails, make_subject, ok, other_study_backup
 
 from coordinator.errors import AccessDenied, DamagedDatabase, StoreError
 from coordinator.service import Service, restore_damaged
@@ -239,14 +239,8 @@ def test_a_monitor_makes_no_copies(enrolled, tmp_path, db_path):
 
 
 def test_an_export_that_cannot_be_audited_leaves_no_file(enrolled, tmp_path, db_path):
-    other = sqlite3.connect(db_path, timeout=0)
-    other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
-    enrolled.store.conn.execute("PRAGMA busy_timeout = 100")
-    try:
-        with pytest.raises(StoreError, match="in use by another program"):
-            enrolled.export_file(tmp_path / "subjects.json")
-    finally:
-        other.rollback()
+    with another_writer(db_path, enrolled), pytest.raises(StoreError, match="in use by another program"):
+        enrolled.export_file(tmp_path / "subjects.json")
     assert not (tmp_path / "subjects.json").exists() and not (tmp_path / "subjects.json.part").exists()
 
 

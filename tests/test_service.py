@@ -232,8 +232,6 @@ def test_unscheduled_visits_are_numbered(enrolled):
 
 
 def test_plan_cache_is_rebuilt_when_the_engine_changes(enrolled, db_path):
-    from coordinator.service import Service
-
     enrolled.store.db.execute("DELETE FROM plan")
     enrolled.store.db.execute("UPDATE meta SET value = 'old' WHERE key = 'plan_version'")
     enrolled.close()
@@ -244,8 +242,6 @@ def test_plan_cache_is_rebuilt_when_the_engine_changes(enrolled, db_path):
 def test_a_quick_open_leaves_a_plan_rebuild_to_a_full_open(enrolled, db_path):
     """The app opens at once on the GUI thread what needs no slow work; the rest (here every plan
     to rebuild after the schedule rules changed) it opens fully on a worker thread first."""
-    from coordinator.service import Service
-
     enrolled.close()
     quick = Service.open_if_quick(db_path, user="tester")
     assert quick.store.subject_ids() == ["101-001"] and quick.store.plan("101-001")
@@ -263,8 +259,6 @@ def test_a_quick_open_leaves_a_crashed_sessions_log_to_a_full_open(enrolled, db_
     import subprocess
     import sys
 
-    from coordinator.service import Service
-
     enrolled.close()
     crash = ("import os, sys\nfrom coordinator.service import Service\n"
              "s = Service.open(sys.argv[1], user='tester')\ns.store.conn.execute('PRAGMA wal_autocheckpoint = 0')\n"
@@ -278,14 +272,12 @@ def test_a_quick_open_leaves_a_crashed_sessions_log_to_a_full_open(enrolled, db_
     Service.open_if_quick(db_path, user="tester").close()
 
 
-def test_a_quick_open_leaves_pending_migrations_to_a_full_open(tmp_path):
+def test_a_quick_open_leaves_pending_migrations_to_a_full_open(released_v1):
     """A database of an older schema is never migrated by the quick open on the GUI thread: it
     opens nothing and changes nothing, and the full open (on a worker thread) migrates it."""
-    import shutil
     import sqlite3
 
-    path = tmp_path / "old.db"
-    shutil.copy(Path(__file__).parent / "data" / "released-v1.db", path)
+    path = released_v1
 
     def state():
         conn = sqlite3.connect(path)
@@ -309,8 +301,6 @@ def test_a_protocol_already_read_from_the_database_is_not_parsed_again(enrolled,
     """A worker thread's reads open the database again; the window's protocol is reused while
     the database holds the same text (parsing it takes as long as the read of a small study)."""
     from coordinator import protocol as protocol_mod
-    from coordinator.service import Service
-
     window = Service.open(db_path, today=TODAY)
     worker = Service.open(db_path, today=TODAY, protocol=window.protocol)
     assert worker.protocol is window.protocol
@@ -327,8 +317,6 @@ def test_due_query_agrees_with_the_engine(tmp_path, protocol):
     import datetime as dt
 
     from coordinator import demo
-    from coordinator.service import Service
-
     svc = Service.create(tmp_path / "demo.db", user="tester", today=TODAY)
     svc.import_subjects(demo.demo_subjects(protocol, TODAY))
     plans = {sid: svc.store.plan(sid) for sid in svc.store.subject_ids()}

@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 import pytest
-from helpers import TODAY, d, make_subject, other_study_backup
+from helpers import TODAY, another_writer, d, make_subject, other_study_backup
 
 from coordinator.db import backup
 from coordinator.db.store import Store
@@ -291,15 +291,10 @@ def test_a_backup_says_which_study_it_holds_and_another_studys_is_never_restored
 def test_restore_says_busy_while_another_program_writes(study, db_path, good_backup):
     study.add_subject(make_subject("101-003"))
     before = state(study)
-    other = sqlite3.connect(db_path)
-    other.execute("BEGIN IMMEDIATE")
     started = time.monotonic()
-    try:
-        with pytest.raises(StoreError, match="in use by another program or window that is writing to it. Nothing was changed"):
-            backup.restore(good_backup, db_path, busy_timeout=0.1)
-    finally:
-        other.rollback()
-        other.close()
+    with another_writer(db_path), pytest.raises(
+            StoreError, match="in use by another program or window that is writing to it. Nothing was changed"):
+        backup.restore(good_backup, db_path, busy_timeout=0.1)
     assert time.monotonic() - started < 3
     assert state(study) == before
     assert backup.restore(good_backup, db_path).subjects == 2  # once the other writer is gone

@@ -1,11 +1,10 @@
 """The store: pragmas, migrations, the append-only audit trail, and clear errors for bad files."""
 
 import os
-from pathlib import Path
 import sqlite3
 
 import pytest
-from helpers import TODAY, d, make_subject
+from helpers import TODAY, another_writer, d, make_subject
 
 from coordinator.db.store import Store
 from coordinator.errors import DamagedDatabase, DatabaseInUse, StoreError
@@ -23,14 +22,10 @@ def test_pragmas_and_migrations(service):
     assert "planned_c1d1" in db["subjects"].columns_dict
 
 
-def test_a_released_version_1_database_upgrades_on_open(tmp_path):
-    """tests/data/released-v1.db was made by the first released core (commit cc14c0e: init, one
-    subject screened, enrolled, a dose reduction), never by this code: opening it migrates it,
-    seals its audit rows into the chain and rebuilds its plans with their cycles and days."""
-    import shutil
-
-    path = tmp_path / "old.db"
-    shutil.copy(Path(__file__).parent.parent / "data" / "released-v1.db", path)
+def test_a_released_version_1_database_upgrades_on_open(released_v1):
+    """Opening a database of the first released core (``released_v1``) migrates it, seals its audit
+    rows into the chain and rebuilds its plans with their cycles and days."""
+    path = released_v1
     svc = Service.open(path, user="tester", today=TODAY)
     assert svc.store.schema_version() == 4
     report = svc.verify_audit()
@@ -45,13 +40,10 @@ def test_a_released_version_1_database_upgrades_on_open(tmp_path):
     svc.close()
 
 
-def test_a_database_to_migrate_says_so_and_is_left_as_it_is_until_migrated(tmp_path):
+def test_a_database_to_migrate_says_so_and_is_left_as_it_is_until_migrated(released_v1):
     """``migrate=False``: what the app's quick open on the GUI thread uses to leave the migrations
     of a large database to its worker thread."""
-    import shutil
-
-    path = tmp_path / "old.db"
-    shutil.copy(Path(__file__).parent.parent / "data" / "released-v1.db", path)
+    path = released_v1
     store = Store(path, migrate=False)
     assert store.migrations_pending() and store.schema_version() == 1
     store.close()
@@ -146,16 +138,9 @@ def test_damaged_database(enrolled, db_path):
 
 
 def test_locked_database_gives_a_clear_message_and_loses_nothing(enrolled, db_path):
-    other = sqlite3.connect(db_path)
-    other.execute("BEGIN IMMEDIATE")  # another program is writing
-    enrolled.store.db.execute("PRAGMA busy_timeout = 100")
-    try:
-        with pytest.raises(DatabaseInUse, match="^The database .*study.db is in use by another program or window.* "
-                                                "Nothing was saved"):  # not damaged: try again
-            enrolled.record_visit("101-001", "C1D8", d("2025-03-10"))
-    finally:
-        other.rollback()
-        other.close()
+    with another_writer(db_path, enrolled), pytest.raises(
+            DatabaseInUse, match="^The database .*study.db is in use by another program or window.* Nothing was saved"):
+        enrolled.record_visit("101-001", "C1D8", d("2025-03-10"))  # not damaged: try again
     assert "C1D8" not in enrolled.subject("101-001").visits
     enrolled.record_visit("101-001", "C1D8", d("2025-03-10"))  # works once the other writer is gone
     assert enrolled.subject("101-001").visits["C1D8"].date == d("2025-03-10")

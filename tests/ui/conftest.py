@@ -24,7 +24,8 @@ class Answers:
         self.errors: list[str] = []
         self.infos: list[str] = []
         self.texts: list[str | None] = []  # answers to ask.text / ask.reason, in order
-        self.questions: list[str] = []
+        self.questions: list[str] = []  # asked by ask.text, ask.reason and ask.confirm
+        self.confirms: list[bool] = []  # answers to ask.confirm, in order; yes once they run out
         self.abouts: list[tuple[str, str]] = []  # the About box's title and text
 
     def _text(self, _parent, _title, label, value=""):
@@ -36,6 +37,10 @@ class Answers:
         self.questions.append(what)
         assert self.texts, f"the GUI asked for a reason the test did not expect: {what}"
         return self.texts.pop(0)
+
+    def _confirm(self, _parent, question, yes="Yes"):
+        self.questions.append(question)
+        return self.confirms.pop(0) if self.confirms else True
 
     def _bug(self, _parent, summary, details):
         raise AssertionError(f"the GUI reported a bug: {summary}\n{details}")
@@ -54,7 +59,7 @@ def answers(monkeypatch, tmp_path, qapp):
     monkeypatch.setattr(ask, "text", a._text)
     monkeypatch.setattr(ask, "reason", a._reason)
     monkeypatch.setattr(ask, "bug", a._bug)
-    monkeypatch.setattr(ask, "confirm", lambda _parent, question, yes="Yes": True)
+    monkeypatch.setattr(ask, "confirm", a._confirm)
     return a
 
 

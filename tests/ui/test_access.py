@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLabel, QLineEdit, QMessageBox
 
@@ -22,7 +21,7 @@ from coordinator.ui.accounts_dialog import AccountsDialog, AddAccountDialog, Set
 from coordinator.ui.log_in_dialog import LogInDialog
 from coordinator.ui.main_window import MainWindow
 from coordinator.ui.preferences_dialog import PreferencesDialog
-from helpers import PASSWORDS, TODAY, make_subject
+from helpers import PASSWORDS, TODAY, make_subject, menu_action
 
 ROOT = Path(__file__).resolve().parents[2]
 def plain(label) -> str:
@@ -251,8 +250,7 @@ def test_the_lock_minutes_are_set_in_preferences(staffed, db_path, qtbot, monkey
         dialog.accept()
         return dialog.result()
     monkeypatch.setattr(PreferencesDialog, "exec", answer)
-    [preferences] = [a for a in window.findChildren(QAction) if a.text() == "P&references…"]
-    preferences.trigger()
+    menu_action(window, "P&references…").trigger()
     assert shown and settings.LOCK_MINUTES.get() == 25
     assert window.window_lock.watch.interval_ms == 25 * 60_000  # the window follows at once
 

@@ -16,7 +16,7 @@ from coordinator.ui.audit_table import AuditFilter, AuditTableModel
 from coordinator.ui.audit_view import CSV_HEADER
 from coordinator.ui.sign_dialog import SignDialog
 from coordinator.ui.times import local_date, local_time
-from helpers import d, make_subject
+from helpers import another_writer, d, make_subject
 
 FORMULA = '=HYPERLINK("http://example.org") initials misread'
 INVESTIGATOR_PASSWORD = "investigator pass 1"
@@ -320,18 +320,11 @@ def test_nobody_signs_without_accounts(enrolled, window):
 
 def test_an_export_the_trail_cannot_record_keeps_the_file_that_was_there(trail, window, qtbot, tmp_path, monkeypatch,
                                                                          answers, db_path):
-    import sqlite3
-
     view = open_trail(window, qtbot)
     target = tmp_path / "trail.csv"
     target.write_text("last week's export")
     monkeypatch.setattr(ask, "save_file", lambda *_args: str(target))
-    other = sqlite3.connect(db_path, timeout=0)
-    other.execute("BEGIN IMMEDIATE")  # another program holds the write lock: the export row cannot be written
-    trail.store.conn.execute("PRAGMA busy_timeout = 100")
-    try:
+    with another_writer(db_path, trail):  # the export row cannot be written
         view.export_button.click()
-    finally:
-        other.rollback()
     assert "Nothing was exported" in answers.errors[0] and "in use by another program" in answers.errors[0]
     assert target.read_text() == "last week's export" and not (tmp_path / "trail.csv.part").exists()

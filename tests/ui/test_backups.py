@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import Qt
-from helpers import PASSWORDS, TODAY, make_subject, other_study_backup
+from helpers import PASSWORDS, TODAY, make_subject, other_study_backup, reopened
 
 from coordinator import service as service_mod
 from coordinator.service import Service
@@ -58,7 +58,7 @@ def test_back_up_now(window, session, folder, answers, monkeypatch, qtbot):
     assert session.service.audit()[-1].action == "backup"
 
 
-def test_restore_from_a_backup_reopens_the_window(staffed, db_path, folder, monkeypatch, qtbot, window_as):
+def test_restore_from_a_backup_reopens_the_window(staffed, db_path, folder, monkeypatch, qtbot, window_as, answers):
     folder.mkdir(parents=True)
     staffed.backup(folder / "before.db")
     cora = Service.open(db_path, today=TODAY)
@@ -66,16 +66,14 @@ def test_restore_from_a_backup_reopens_the_window(staffed, db_path, folder, monk
     cora.add_subject(make_subject("101-051", c1d1=TODAY))
     window = window_as("ada")
     assert window.restore_action.isEnabled()
-    reopened = []
-    window._open_window = lambda path, user: reopened.append(path)
+    opened = reopened(window)
     monkeypatch.setattr(ask, "open_file", lambda *_args: str(folder / "before.db"))
-    questions = []
-    monkeypatch.setattr(ask, "confirm", lambda _parent, question, yes="Yes": questions.append(question) or True)
     window.restore_action.trigger()  # the check, then the restore, on the worker thread
-    qtbot.waitUntil(lambda: reopened == [db_path])
+    qtbot.waitUntil(lambda: opened == [db_path])
     assert not window.isVisible()
-    assert "The backup holds study SEL-LEN-MM: 1 subjects, its last change on " in questions[0]
-    assert "The study has 2 subjects now." in questions[0]
+    [question] = answers.questions
+    assert "The backup holds study SEL-LEN-MM: 1 subjects, its last change on " in question
+    assert "The study has 2 subjects now." in question
     assert Service.open(db_path, today=TODAY).store.subject_ids() == ["101-050"]
     assert list(folder.glob("study-before-restore-*.db"))  # what was replaced, kept
 
@@ -92,22 +90,20 @@ def test_a_restore_checks_and_copies_on_the_worker_thread(window, service, folde
         real = getattr(Service, name)
         monkeypatch.setattr(Service, name, lambda self, *args, _real=real, **kwargs: (
             on_gui_thread.append(threading.current_thread() is threading.main_thread()), _real(self, *args, **kwargs))[1])
-    reopened = []
-    window._open_window = lambda path, user: reopened.append(path)
+    opened = reopened(window)
     monkeypatch.setattr(ask, "open_file", lambda *_args: str(folder / "before.db"))
     window.restore_action.trigger()
-    qtbot.waitUntil(lambda: bool(reopened))
+    qtbot.waitUntil(lambda: bool(opened))
     assert on_gui_thread == [False, False] and not answers.errors
 
 
 def test_another_studys_backup_is_refused_and_nothing_replaced(window, service, tmp_path, monkeypatch, qtbot, answers):
-    reopened = []
-    window._open_window = lambda path, user: reopened.append(path)
+    opened = reopened(window)
     monkeypatch.setattr(ask, "open_file", lambda *_args: str(other_study_backup(tmp_path)))
     window.restore_action.trigger()
     qtbot.waitUntil(lambda: bool(answers.errors))
     assert answers.errors[0].startswith("Nothing was restored.\n\nother-backup.db is a backup of study OTHER-01")
-    assert reopened == [] and window.isVisible() and window.service.protocol.code == "SEL-LEN-MM"
+    assert opened == [] and answers.questions == [] and window.isVisible() and window.service.protocol.code == "SEL-LEN-MM"
 
 
 def test_only_admins_restore_and_monitors_do_not_back_up(staffed, db_path, qtbot, window_as):
@@ -124,12 +120,10 @@ def test_a_damaged_database_is_offered_its_last_good_backup(service, db_path, fo
     for extra in ("-wal", "-shm"):
         db_path.with_name(db_path.name + extra).unlink(missing_ok=True)
     db_path.write_bytes(b"scribbled over" * 1000)
-    questions = []
-    monkeypatch.setattr(ask, "confirm", lambda _parent, question, yes="Yes": questions.append(question) or False)
+    answers.confirms = [False]
     assert app_mod.open_database(db_path, "tester") is None  # declined: nothing touched
-    assert "The last good backup is study-" in questions[0] and "1 subjects" in questions[0]
+    assert "The last good backup is study-" in answers.questions[0] and "1 subjects" in answers.questions[0]
     assert db_path.read_bytes() == b"scribbled over" * 1000
-    monkeypatch.setattr(ask, "confirm", lambda _parent, question, yes="Yes": True)
     restored = app_mod.open_database(db_path, "tester")  # and opened
     assert restored.store.subject_ids() == ["101-050"]
     restored.close()
@@ -160,10 +154,9 @@ def test_the_backup_folder_is_a_preference(session, tmp_path, qtbot, monkeypatch
     assert backups.backup_folder(other) != backups.backup_folder(session.path)
 
 
-def test_the_backup_offered_says_when_it_was_checked_in_local_time(paris, db_path, folder, monkeypatch):
+def test_the_backup_offered_says_when_it_was_checked_in_local_time(paris, db_path, folder, monkeypatch, answers):
     report = SimpleNamespace(subjects=3, taken_at="2026-11-23T13:03:12.123456Z")
     monkeypatch.setattr(service_mod, "last_good_backup", lambda _path, _folder: (folder / "study-20261123.db", report))
-    questions = []
-    monkeypatch.setattr(ask, "confirm", lambda _parent, question, yes="Yes": questions.append(question) or False)
+    answers.confirms = [False]
     assert not backups.offer_last_good_backup(None, db_path, "file is not a database", "tester")
-    assert "The last good backup is study-20261123.db (3 subjects, checked 23-Nov-2026 14:03 CET)" in questions[0]
+    assert "The last good backup is study-20261123.db (3 subjects, checked 23-Nov-2026 14:03 CET)" in answers.questions[0]

@@ -367,10 +367,7 @@ def test_the_timeline_zoom_is_remembered(window, session, qtbot):
 
 
 def test_the_history_tab_stays_shown_through_a_tick_a_day_change_and_midnight(window, session, monkeypatch):
-    service = session.service
-    service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
-    window.open_subject("101-050", "C1D8")
-    view = window.subject_view
+    view = open_a_week_in(window, "C1D8")
     assert view.tabs.currentWidget() is view.checklist  # a visit picked on opening shows its checklist
     view.tabs.setCurrentWidget(view.history)
     first = view.checklist.model.rows()[0]
@@ -385,6 +382,11 @@ def test_the_history_tab_stays_shown_through_a_tick_a_day_change_and_midnight(wi
     assert view.tabs.currentWidget() is view.history
     view.timeline.visit_clicked.emit("C1D1")  # the user picks a visit: its checklist
     assert view.tabs.currentWidget() is view.checklist and view.checklist.visit.visit.code == "C1D1"
+
+
+def readers(calls) -> list[str]:
+    """The screens that asked for each of these ``run_in_background`` calls (``calls_to``)."""
+    return [type(call[1]).__name__ for call in calls]
 
 
 def open_a_week_in(window, visit: str):
@@ -467,15 +469,12 @@ def test_the_dashboard_reads_its_rows_once_the_window_is_up(session, qtbot, monk
     """The read runs on a worker thread, which would share Python with the window's making: it
     starts when the dashboard is first shown."""
     session.service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
-    reads = []
-    run_in_background = session.run_in_background
-    monkeypatch.setattr(session, "run_in_background",
-                        lambda owner, *args: reads.append(type(owner).__name__) or run_in_background(owner, *args))
+    reads = calls_to(monkeypatch, session, "run_in_background")
     window = MainWindow(session)
     qtbot.addWidget(window)
     assert reads == [] and window.due_view.rows() == []
     window.show()
-    assert reads == ["DueView"]
+    assert readers(reads) == ["DueView"]
     qtbot.waitUntil(lambda: not window.due_view.loading)
     assert ("101-050", "C1D8") in [(r.subject, r.visit) for r in window.due_view.rows()]  # its visit of today
 
@@ -498,18 +497,11 @@ def test_a_screen_reads_once_at_midnight_and_a_hidden_one_when_shown_again(windo
     service.add_subject(make_subject("101-050", c1d1=TODAY - dt.timedelta(days=7)))
     window.subjects_view  # noqa: B018  (built, as after a first visit to the registry)
     window.audit_view  # noqa: B018
-    reads = []
-    run_in_background = session.run_in_background
-    def counted(owner, read, done, failed):
-        reads.append(type(owner).__name__)
-        run_in_background(owner, read, done, failed)
-    monkeypatch.setattr(session, "run_in_background", counted)
-    timelines = []
-    timeline = service.timeline
-    monkeypatch.setattr(service, "timeline", lambda subject_id, on=None: timelines.append(on) or timeline(subject_id, on))
+    reads = calls_to(monkeypatch, session, "run_in_background")
+    timelines = calls_to(monkeypatch, service, "timeline")
     # the dashboard shown: midnight reads it once, the hidden screens not at all
     session.check_clock(TODAY + dt.timedelta(days=1))
-    assert reads == ["DueView"]
+    assert readers(reads) == ["DueView"]
     qtbot.waitUntil(lambda: not window.due_view.loading)
     assert window.due_view.title.text().startswith("<h2>Today, Fri 16-Jan-2026")
     # looking at tomorrow when midnight comes: the day looked at stays, and is today now
@@ -518,7 +510,7 @@ def test_a_screen_reads_once_at_midnight_and_a_hidden_one_when_shown_again(windo
     assert window.due_view.title.text().startswith("<h2>Sat 17-Jan-2026")
     reads.clear()
     session.check_clock(TODAY + dt.timedelta(days=2))
-    assert reads == ["DueView"] and session.day == TODAY + dt.timedelta(days=2)
+    assert readers(reads) == ["DueView"] and session.day == TODAY + dt.timedelta(days=2)
     qtbot.waitUntil(lambda: not window.due_view.loading)
     assert window.due_view.title.text().startswith("<h2>Today, Sat 17-Jan-2026")
     # the subject shown: midnight reads the subject once, and the hidden dashboard waits
@@ -526,7 +518,7 @@ def test_a_screen_reads_once_at_midnight_and_a_hidden_one_when_shown_again(windo
     reads.clear()
     timelines.clear()
     session.check_clock(TODAY + dt.timedelta(days=3))
-    assert timelines == [TODAY + dt.timedelta(days=3)] and reads == []
+    assert timelines == [("timeline", "101-050", TODAY + dt.timedelta(days=3))] and reads == []
     assert window.subject_view.checklist.date_edit.value() == TODAY + dt.timedelta(days=3)
     # news while hidden, twice: one read when the screen is shown
     session.notify(service.tick("101-050", "C1D8", window.subject_view.checklist.model.rows()[0].id))
@@ -534,12 +526,12 @@ def test_a_screen_reads_once_at_midnight_and_a_hidden_one_when_shown_again(windo
     assert reads == []
     window.show_view("today")
     window.show_view("subjects")
-    assert reads == ["DueView", "SubjectsView"]
+    assert readers(reads) == ["DueView", "SubjectsView"]
     qtbot.waitUntil(lambda: not window.due_view.loading and not window.subjects_view.loading)
     c1d8 = next(r for r in window.due_view.rows() if (r.subject, r.visit) == ("101-050", "C1D8"))
     assert c1d8.done == 2
     window.show_view("today")
-    assert reads == ["DueView", "SubjectsView"]  # nothing new since: nothing read
+    assert readers(reads) == ["DueView", "SubjectsView"]  # nothing new since: nothing read
     # the audit trail is read each time it is shown: a print tells no screen, yet it is there
     window.show_view("audit")
     qtbot.waitUntil(lambda: not window.audit_view.loading)
@@ -547,5 +539,5 @@ def test_a_screen_reads_once_at_midnight_and_a_hidden_one_when_shown_again(windo
     service.record_print("due list of 2026-01-17")
     window.show_view("audit")
     qtbot.waitUntil(lambda: not window.audit_view.loading)
-    assert reads[-2:] == ["AuditView", "AuditView"]
+    assert readers(reads)[-2:] == ["AuditView", "AuditView"]
     assert window.audit_view.rows()[0].action == "print"

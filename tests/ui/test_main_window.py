@@ -6,9 +6,8 @@ import json
 
 import PySide6
 from PySide6.QtCore import qVersion
-from PySide6.QtGui import QAction
 
-from helpers import TODAY, make_subject
+from helpers import TODAY, make_subject, menu_action, reopened
 
 import coordinator
 from coordinator.ui import ask
@@ -32,7 +31,6 @@ def test_subjects_go_out_and_come_into_another_study(window, session, tmp_path, 
     qtbot.waitUntil(lambda: bool(answers.errors))
     assert answers.errors[-1].startswith("The export failed: nothing was exported.\n\nCannot write ")
     answers.errors.clear()
-    monkeypatch.setattr(ask, "save_file", lambda *_args: str(target))
     assert [s["id"] for s in json.loads(target.read_text(encoding="utf-8"))["subjects"]] == ["101-050"]
     # the same file into this study again: refused whole, with the reason
     monkeypatch.setattr(ask, "open_file", lambda _parent, _title, _folder, _filters: str(target))
@@ -54,8 +52,7 @@ def test_subjects_go_out_and_come_into_another_study(window, session, tmp_path, 
 
 
 def test_a_new_study_database_is_never_made_over_an_existing_file(window, session, monkeypatch, answers, tmp_path):
-    opened = []
-    window._open_window = lambda path, *_: opened.append(path)  # app.open_window(path, user[, "new"])
+    opened = reopened(window)
     monkeypatch.setattr(ask, "save_file", lambda _parent, _title, suggested, _filters: suggested)
     menu_action(window, "&New study database…").trigger()  # suggests study.db beside this one: this one
     assert answers.errors[-1] == f"{session.path} already exists; choose a new file name."
@@ -91,6 +88,3 @@ def test_midnight_moves_today_and_the_today_button_follows(window, session):
     assert window.status_db.text() == f"{session.path.name}  ·  {session.path.parent}"
 
 
-def menu_action(window, text):
-    [action] = [a for a in window.findChildren(QAction) if a.text() == text]
-    return action

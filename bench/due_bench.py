@@ -78,6 +78,16 @@ def random_story(rng: random.Random) -> demo.Story:
     return dataclasses.replace(story, last_dose=last_dose, eot_reason=reason, events=tuple(events))
 
 
+def protocol_with_cap(folder: Path, cap: int) -> Path:
+    """The bundled protocol with its enrollment cap raised to ``cap``, written in ``folder``."""
+    text = PROTOCOL.read_text(encoding="utf-8")
+    if CAP_LINE not in text:
+        sys.exit(f"FAILED: '{CAP_LINE}' not found in {PROTOCOL}")
+    path = folder / f"sel-len-mm-cap-{cap}.toml"
+    path.write_text(text.replace(CAP_LINE, f"enrollment_cap = {cap}"), encoding="utf-8")
+    return path
+
+
 def subjects_json(count: int, proto: protocol.Protocol, today: dt.date) -> list[dict]:
     """``count`` subject objects: ``DISTINCT`` random histories, repeated under new ids."""
     rng = random.Random(7)
@@ -132,14 +142,10 @@ def main() -> int:
     big_n, repeats = (2_000, 5) if args.quick else (10_000, 15)
     today = dt.date.today()
     proto = protocol.load(PROTOCOL)
-    text = PROTOCOL.read_text(encoding="utf-8")
-    if CAP_LINE not in text:
-        sys.exit(f"FAILED: '{CAP_LINE}' not found in {PROTOCOL}")
 
     with tempfile.TemporaryDirectory(prefix="due_bench_") as tmp:
         folder = Path(tmp)
-        big_protocol = folder / "sel-len-mm-big.toml"
-        big_protocol.write_text(text.replace(CAP_LINE, f"enrollment_cap = {big_n}"), encoding="utf-8")
+        big_protocol = protocol_with_cap(folder, big_n)
         start = time.perf_counter()
         subjects = subjects_json(big_n, proto, today)
         ticks = sum(len(x.get("procedures", ())) for x in subjects)

@@ -56,7 +56,7 @@ from coordinator.forms.requisition import ordered
 from coordinator.service import Service
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from due_bench import CAP_LINE, PROTOCOL, verdict  # noqa: E402  (the benches' protocol and their verdict)
+from due_bench import PROTOCOL, protocol_with_cap, verdict  # noqa: E402  (the benches' protocol and their verdict)
 
 ON = dt.date(2026, 3, 2)  # the packet's day (a Monday); fixed, so every run builds the same database
 GOAL = 1.5
@@ -99,12 +99,7 @@ def build_database(folder: Path, target_pages: int) -> tuple[Service, int, int]:
     """A database whose packet on ``ON`` comes to about ``target_pages`` (subjects are imported
     BATCH at a time until it does); (service, subjects, expected pages)."""
     proto = protocol.load(PROTOCOL)
-    text = PROTOCOL.read_text(encoding="utf-8")
-    if CAP_LINE not in text:
-        sys.exit(f"FAILED: '{CAP_LINE}' not found in {PROTOCOL}")
-    big = folder / "sel-len-mm-bench.toml"
-    big.write_text(text.replace(CAP_LINE, "enrollment_cap = 100000"), encoding="utf-8")
-    service = Service.create(folder / "bench.db", big, user="bench", today=ON)
+    service = Service.create(folder / "bench.db", protocol_with_cap(folder, 100_000), user="bench", today=ON)
     service.set_site("Synthetic University Hospital, Haematology Day Unit")
     rng = random.Random(4)
     today = ON - dt.timedelta(days=1)  # every visit targeted before the packet day is recorded

@@ -116,9 +116,6 @@ def main() -> int:
     args = parser.parse_args()
     big_n = 2_000 if args.quick else 10_000
     today = dt.date.today()
-    text = due_bench.PROTOCOL.read_text(encoding="utf-8")
-    if due_bench.CAP_LINE not in text:
-        sys.exit(f"FAILED: '{due_bench.CAP_LINE}' not found in {due_bench.PROTOCOL}")
 
     with tempfile.TemporaryDirectory(prefix="startup_bench_") as tmp:
         folder = Path(tmp)
@@ -133,8 +130,7 @@ def main() -> int:
         if made.returncode != 0:
             sys.exit(f"FAILED: coordinator demo\n{made.stderr.strip()}")
         print(made.stdout.strip(), flush=True)
-        big_protocol = folder / "sel-len-mm-big.toml"
-        big_protocol.write_text(text.replace(due_bench.CAP_LINE, f"enrollment_cap = {big_n}"), encoding="utf-8")
+        big_protocol = due_bench.protocol_with_cap(folder, big_n)
         start = time.perf_counter()
         subjects = due_bench.subjects_json(big_n, protocol.load(due_bench.PROTOCOL), today)
         big_db, import_s = due_bench.make_db(folder, "big", subjects, big_protocol)
